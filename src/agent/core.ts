@@ -1,0 +1,132 @@
+import { loadEnvFile } from '../gates/env.js';
+import { createProxyServer } from '../proxy/server.js';
+import { Router } from '../proxy/router.js';
+import type { Store } from '../store/index.js';
+import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
+import type { InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
+import { PublicListener } from './public-listener.js';
+import { Routing } from './routing.js';
+import { Supervisor } from './supervisor.js';
+
+const SPEC_KEY = (release: string) => `spec:${release}`;
+const PROXY_KEY = 'proxy';
+
+/** The agent's state: supervisor, router, public listener, and their persistence in SQLite. */
+export class AgentCore {
+  readonly router = new Router();
+  readonly supervisor: Supervisor;
+  readonly routing: Routing;
+  readonly listener: PublicListener;
+
+  constructor(
+    readonly appDir: string,
+    private readonly paths: LocalPaths,
+    private readonly store: Store,
+    readonly log: (message: string) => void,
+    readonly exit: () => void,
+  ) {
+    this.supervisor = new Supervisor({
+      logFile: (release, id) => instanceLogFile(paths, release, id),
+      onChange: () => this.onChange(),
+      drain: (ids, timeoutMs) => this.router.waitDrained(ids, timeoutMs),
+      baseEnv: withoutCcomVars(process.env),
+      log,
+    });
+    this.routing = new Routing(this.router, this.supervisor, (weights) => store.saveRoutes(weights));
+    this.listener = new PublicListener(() => createProxyServer(this.router));
+  }
+
+  /** After a restart: bind the saved public port, re-adopt instances, restore the weights. */
+  async recover(): Promise<void> {
+    const weights = this.store.loadRoutes();
+    const rows = this.store.listInstances();
+    await Promise.all(
+      rows.map(async (row) => {
+        const spec = this.loadSpec(row.release);
+        if (!spec) return this.store.removeInstance(row.id);
+        await this.supervisor.adopt(row, spec, (weights[row.release] ?? 0) > 0);
+      }),
+    );
+    this.routing.restore(weights);
+    this.onChange();
+    const saved = this.store.getSetting(PROXY_KEY);
+    if (saved) {
+      const { host, port } = JSON.parse(saved) as { host: string; port: number };
+      await this.listener.listen(host, port).catch((err) => this.log(`could not bind ${host}:${port}: ${(err as Error).message}`));
+    }
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    const bound = await this.listener.listen(host, port);
+    this.store.setSetting(PROXY_KEY, JSON.stringify(bound));
+    return this.listener.url() as string;
+  }
+
+  async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
+    const { env: _env, ...persisted } = spec;
+    this.store.setSetting(SPEC_KEY(spec.id), JSON.stringify(persisted));
+    const started = await this.supervisor.start(spec, count);
+    return started.map((i) => i.info());
+  }
+
+  stopInstances(ids: string[], drainTimeoutMs: number): Promise<void> {
+    return this.supervisor.stop(ids, drainTimeoutMs);
+  }
+
+  setWeights(weights: Record<string, number>): void {
+    this.routing.setWeights(weights);
+  }
+
+  status(): TargetStatus {
+    return {
+      url: this.listener.url(),
+      weights: this.routing.getWeights(),
+      instances: this.supervisor.list().map((i) => i.info()),
+    };
+  }
+
+  async stopEverything(): Promise<void> {
+    this.routing.setWeights({});
+    await this.supervisor.stopAll();
+    await this.listener.close();
+    // After `ccom down` a restarted agent must not grab the port again until the next deploy.
+    this.store.setSetting(PROXY_KEY, '');
+  }
+
+  private onChange(): void {
+    this.routing.rebuild();
+    const live = new Set<string>();
+    for (const instance of this.supervisor.list()) {
+      live.add(instance.id);
+      this.store.upsertInstance({
+        id: instance.id,
+        release: instance.spec.id,
+        pid: instance.handle.pid,
+        port: instance.port,
+        host: '127.0.0.1',
+        startedAt: new Date().toISOString(),
+        state: instance.state === 'healthy' ? 'healthy' : instance.state === 'stopping' ? 'stopping' : instance.state === 'starting' ? 'starting' : 'unhealthy',
+      });
+    }
+    for (const row of this.store.listInstances()) if (!live.has(row.id)) this.store.removeInstance(row.id);
+  }
+
+  private loadSpec(release: string): ReleaseSpec | undefined {
+    const text = this.store.getSetting(SPEC_KEY(release));
+    if (!text) return undefined;
+    const spec = JSON.parse(text) as Omit<ReleaseSpec, 'env'>;
+    let env: Record<string, string> = {};
+    if (spec.envFile) {
+      try {
+        env = loadEnvFile(this.appDir, { file: spec.envFile, required: [] }).vars;
+      } catch (err) {
+        this.log(`could not reload ${spec.envFile} for ${release}: ${(err as Error).message}`);
+      }
+    }
+    return { ...spec, env };
+  }
+}
+
+function withoutCcomVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('CCOM_')));
+}

@@ -1,0 +1,45 @@
+import type { ReleaseSpec, InstanceInfo } from '../targets/types.js';
+import type { ProcessHandle } from './process-handle.js';
+
+export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+
+/** One supervised process of a release, with the bookkeeping the supervisor and router need. */
+export class Instance {
+  state: InstanceState = 'starting';
+  restarts = 0;
+  consecutiveFailures = 0;
+  unhealthySince = 0;
+  healthySince = 0;
+  lastObserved = '';
+  /** Set when the process was started on purpose; crashes of an instance in service are restarted. */
+  inService = false;
+
+  constructor(
+    readonly id: string,
+    readonly spec: ReleaseSpec,
+    public port: number,
+    public handle: ProcessHandle,
+    readonly logFile: string,
+  ) {}
+
+  /** Router key: a restarted instance gets a new port, so a fresh connection pool. */
+  get upstreamId(): string {
+    return `${this.id}:${this.port}`;
+  }
+
+  get serving(): boolean {
+    return this.state === 'healthy';
+  }
+
+  info(): InstanceInfo {
+    return {
+      id: this.id,
+      release: this.spec.id,
+      pid: this.handle.pid,
+      port: this.port,
+      healthy: this.state === 'healthy',
+      state: this.state,
+      restarts: this.restarts,
+    };
+  }
+}

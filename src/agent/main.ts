@@ -1,0 +1,63 @@
+import { chmodSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Store } from '../store/index.js';
+import { ensureStateDir, localPaths } from '../targets/local/paths.js';
+import { createControlServer } from './control.js';
+import { AgentCore } from './core.js';
+import { claimPidFile, releasePidFile } from './singleton.js';
+
+/**
+ * The per-app agent: owns the public port (ccom's proxy), supervises instances and answers the
+ * CLI on a unix socket. Started on demand by the CLI; survives it; `ccom down` stops it.
+ */
+async function main(): Promise<void> {
+  const dirFlag = process.argv.indexOf('--dir');
+  const appDir = resolve(dirFlag === -1 ? '.' : (process.argv[dirFlag + 1] ?? '.'));
+  const paths = localPaths(appDir);
+  ensureStateDir(paths);
+  const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+
+  if (!claimPidFile(paths.pidFile)) {
+    log('another agent is already running for this app; exiting');
+    return;
+  }
+  const store = Store.open(appDir);
+  const core: AgentCore = new AgentCore(appDir, paths, store, log, () => shutdown(0));
+  const control = createControlServer(core);
+
+  const shutdown = (code: number) => {
+    core.supervisor.close();
+    control.close();
+    releasePidFile(paths.pidFile);
+    try {
+      unlinkSync(paths.socket);
+    } catch {
+      /* already gone */
+    }
+    store.close();
+    process.exit(code);
+  };
+  // Stopping the agent leaves instances running: the next agent adopts them.
+  process.on('SIGTERM', () => shutdown(0));
+  process.on('SIGINT', () => shutdown(0));
+
+  // Re-adopt instances and serve the live release before answering the CLI, so a command
+  // never acts on a half-recovered state.
+  await core.recover();
+  try {
+    unlinkSync(paths.socket);
+  } catch {
+    /* no stale socket */
+  }
+  await new Promise<void>((ready, fail) => {
+    control.once('error', fail);
+    control.listen(paths.socket, () => ready());
+  });
+  chmodSync(paths.socket, 0o600);
+  log(`agent ${process.pid} ready for ${appDir} on ${paths.socket}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`ccom agent failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

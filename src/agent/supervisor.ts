@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { findFreePort } from '../gates/port.js';
+import type { ReleaseSpec } from '../targets/types.js';
+import { probeHealth } from './health-probe.js';
+import { Instance } from './instance.js';
+import { tailFile } from './log-tail.js';
+import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
+
+/** A release that could not reach healthy: the message names the check and what it saw. */
+export class BootFailure extends Error {
+  constructor(message: string, readonly detail: string) {
+    super(message);
+    this.name = 'BootFailure';
+  }
+}
+
+export interface SupervisorOptions {
+  logFile(release: string, instanceId: string): string;
+  /** Called after any change that affects routing or persisted state. */
+  onChange(): void;
+  /** Waits until the router has no in-flight requests on these upstreams (bounded). */
+  drain(upstreamIds: string[], timeoutMs: number): Promise<boolean>;
+  baseEnv: NodeJS.ProcessEnv;
+  log(message: string): void;
+}
+
+/** Failed health checks in a row before an instance in service is taken out of the pool. */
+const FAILURES_BEFORE_UNHEALTHY = 3;
+const MAX_BACKOFF_MS = 30_000;
+
+/** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
+export class Supervisor {
+  private readonly instances = new Map<string, Instance>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  list(): Instance[] {
+    return [...this.instances.values()];
+  }
+
+  get(id: string): Instance | undefined {
+    return this.instances.get(id);
+  }
+
+  /** Starts `count` instances and resolves when all are healthy; on any failure stops them all. */
+  async start(spec: ReleaseSpec, count: number): Promise<Instance[]> {
+    const started: Instance[] = [];
+    const cancel = { cancelled: false };
+    try {
+      for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
+      this.opts.onChange();
+      await Promise.all(started.map((instance) => this.waitHealthy(instance, cancel)));
+    } catch (err) {
+      cancel.cancelled = true;
+      await Promise.all(started.map((instance) => this.stopOne(instance, 0)));
+      throw err;
+    }
+    for (const instance of started) this.putInService(instance);
+    this.opts.onChange();
+    return started;
+  }
+
+  /** Drains then stops instances; unknown ids are ignored (already gone). */
+  async stop(ids: string[], drainTimeoutMs: number): Promise<void> {
+    const targets = ids.map((id) => this.instances.get(id)).filter((i): i is Instance => i !== undefined);
+    for (const instance of targets) {
+      instance.state = 'stopping';
+      this.clearTimer(instance.id);
+    }
+    this.opts.onChange();
+    await this.opts.drain(targets.map((i) => i.upstreamId), drainTimeoutMs);
+    await Promise.all(targets.map((instance) => this.stopOne(instance, instance.spec.stopTimeoutMs)));
+    this.opts.onChange();
+  }
+
+  async stopAll(): Promise<void> {
+    await this.stop([...this.instances.keys()], 0);
+  }
+
+  /** Re-adopts an instance a previous agent started; one that is gone is started again. */
+  async adopt(row: { id: string; pid: number; port: number }, spec: ReleaseSpec, restartIfGone: boolean): Promise<void> {
+    if (pidAlive(row.pid) && isOurInstance(row.pid, row.id)) {
+      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+      this.instances.set(row.id, instance);
+      const probe = await probeHealth(row.port, spec.health.path, 2000);
+      instance.state = probe.ok ? 'healthy' : 'unhealthy';
+      instance.unhealthySince = Date.now();
+      this.putInService(instance);
+      this.opts.log(`adopted instance ${row.id} (pid ${row.pid}, port ${row.port}, ${probe.observed})`);
+      return;
+    }
+    if (!restartIfGone) return;
+    this.opts.log(`instance ${row.id} of ${spec.id} was gone after the agent restarted; starting it again`);
+    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+    instance.inService = true;
+    this.instances.set(row.id, instance);
+    void this.restart(instance, 'gone after agent restart');
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const id of this.timers.keys()) this.clearTimer(id);
+  }
+
+  private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
+    const port = await findFreePort('127.0.0.1');
+    const logFile = this.opts.logFile(spec.id, id);
+    const handle = spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), logFile });
+    const instance = new Instance(id, spec, port, handle, logFile);
+    this.instances.set(id, instance);
+    return instance;
+  }
+
+  private instanceEnv(spec: ReleaseSpec, id: string, port: number): NodeJS.ProcessEnv {
+    return { ...this.opts.baseEnv, ...spec.env, PORT: String(port), CCOM_RELEASE: spec.id, CCOM_INSTANCE: id };
+  }
+
+  /** Polls fast at first (apps boot in ~100 ms) so deploys are not held up by the check interval. */
+  private async waitHealthy(instance: Instance, cancel: { cancelled: boolean }): Promise<void> {
+    const { path, timeoutMs, intervalMs } = instance.spec.health;
+    const deadline = Date.now() + timeoutMs;
+    let exit: string | undefined;
+    void instance.handle.exited.then((how) => (exit = how));
+    let delay = 25;
+    let observed = 'no check ran';
+    while (!cancel.cancelled) {
+      if (exit !== undefined) throw this.bootFailure(instance, `crashed on boot: ${exit}`);
+      const probe = await probeHealth(instance.port, path, Math.min(2000, Math.max(250, deadline - Date.now())));
+      observed = probe.observed;
+      if (probe.ok) {
+        instance.state = 'healthy';
+        instance.healthySince = Date.now();
+        return;
+      }
+      if (Date.now() >= deadline) {
+        throw this.bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})`);
+      }
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+      delay = Math.min(delay * 2, intervalMs, 500);
+      // A crash is reported as such even if it happened during the sleep.
+      await Promise.race([instance.handle.exited, sleep(0)]);
+    }
+    throw new BootFailure('start cancelled', '');
+  }
+
+  private bootFailure(instance: Instance, what: string): BootFailure {
+    const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
+    return new BootFailure(message, tailFile(instance.logFile, 20));
+  }
+
+  private putInService(instance: Instance): void {
+    instance.inService = true;
+    void instance.handle.exited.then((how) => this.onExit(instance, instance.handle.pid, how));
+    this.scheduleHealth(instance);
+  }
+
+  private onExit(instance: Instance, pid: number, how: string): void {
+    // Ignore exits of a handle that was already replaced, and stops we asked for.
+    if (this.closed || instance.handle.pid !== pid || !instance.inService) return;
+    if (instance.state === 'stopping' || instance.state === 'stopped') return;
+    this.opts.log(`instance ${instance.id} (pid ${pid}) ${how}; restarting`);
+    void this.restart(instance, how);
+  }
+
+  private scheduleHealth(instance: Instance): void {
+    this.clearTimer(instance.id);
+    const { path, intervalMs, timeoutMs } = instance.spec.health;
+    const timer = setInterval(async () => {
+      if (instance.state !== 'healthy' && instance.state !== 'unhealthy') return;
+      const probe = await probeHealth(instance.port, path, Math.max(1000, intervalMs));
+      instance.lastObserved = probe.observed;
+      if (probe.ok) {
+        instance.consecutiveFailures = 0;
+        if (instance.state === 'unhealthy') {
+          instance.state = 'healthy';
+          instance.healthySince = Date.now();
+          this.opts.onChange();
+        }
+        return;
+      }
+      instance.consecutiveFailures++;
+      if (instance.state === 'healthy' && instance.consecutiveFailures >= FAILURES_BEFORE_UNHEALTHY) {
+        instance.state = 'unhealthy';
+        instance.unhealthySince = Date.now();
+        this.opts.log(`instance ${instance.id} is unhealthy (${probe.observed}); out of the pool`);
+        this.opts.onChange();
+      } else if (instance.state === 'unhealthy' && Date.now() - instance.unhealthySince > timeoutMs) {
+        void this.restart(instance, `unhealthy for ${timeoutMs}ms (${probe.observed})`);
+      }
+    }, intervalMs);
+    timer.unref();
+    this.timers.set(instance.id, timer);
+  }
+
+  /** Replaces the process of an instance in service, retrying with exponential backoff. */
+  private async restart(instance: Instance, why: string): Promise<void> {
+    this.clearTimer(instance.id);
+    instance.state = 'restarting';
+    this.opts.onChange();
+    await instance.handle.stop(instance.spec.stopTimeoutMs);
+    for (let attempt = 0; !this.closed && this.instances.has(instance.id); attempt++) {
+      const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);
+      await sleep(backoff);
+      if (this.closed || instance.state !== 'restarting') return;
+      instance.port = await findFreePort('127.0.0.1');
+      instance.handle = spawnInstance({
+        command: instance.spec.start,
+        cwd: instance.spec.dir,
+        env: this.instanceEnv(instance.spec, instance.id, instance.port),
+        logFile: instance.logFile,
+      });
+      instance.restarts++;
+      try {
+        await this.waitHealthy(instance, { cancelled: false });
+        this.opts.log(`instance ${instance.id} restarted after: ${why}`);
+        this.putInService(instance);
+        this.opts.onChange();
+        return;
+      } catch (err) {
+        this.opts.log(`restart of ${instance.id} failed: ${(err as Error).message}`);
+        instance.state = 'restarting';
+        await instance.handle.stop(instance.spec.stopTimeoutMs);
+      }
+    }
+  }
+
+  private async stopOne(instance: Instance, graceMs: number): Promise<void> {
+    this.clearTimer(instance.id);
+    instance.state = 'stopping';
+    await instance.handle.stop(graceMs);
+    instance.state = 'stopped';
+    this.instances.delete(instance.id);
+  }
+
+  private clearTimer(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearInterval(timer);
+    this.timers.delete(id);
+  }
+}
+
+function newInstanceId(): string {
+  return `i-${randomBytes(3).toString('hex')}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs';
+import { Store } from '../../store/index.js';
+import { whoAmI } from '../../pipeline/ids.js';
+import { LocalTarget } from '../../targets/local/local-target.js';
+import { localPaths } from '../../targets/local/paths.js';
+import type { CommandContext } from '../run.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  if (!existsSync(localPaths(ctx.appDir).stateDir)) {
+    ctx.say('nothing to stop: ccom has never deployed this app');
+    ctx.result({ stopped: 0 });
+    return 0;
+  }
+  const target = new LocalTarget(ctx.appDir);
+  await target.attach();
+  const { instances } = await target.status();
+  await target.down();
+  const store = Store.open(ctx.appDir);
+  store.audit(whoAmI(), 'down', { instances: instances.length });
+  store.close();
+  ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom deploy\` starts again)`);
+  ctx.result({ stopped: instances.length });
+  return 0;
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../../config/load.js';
+import { Store } from '../../store/index.js';
+import { LocalTarget } from '../../targets/local/local-target.js';
+import { localPaths } from '../../targets/local/paths.js';
+import type { TargetStatus } from '../../targets/types.js';
+import type { CommandContext } from '../run.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const { config } = loadConfig(ctx.appDir);
+  if (!existsSync(localPaths(ctx.appDir).stateDir)) {
+    ctx.result({ app: config.app, url: null, live: null, releases: [], deployment: null }, 'not deployed yet: run `ccom deploy`');
+    return 0;
+  }
+  const store = Store.open(ctx.appDir);
+  const live = store.liveRelease();
+  const running = store.runningDeployment();
+  const lock = store.lockHolder();
+  store.close();
+  const target = new LocalTarget(ctx.appDir);
+  // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
+  await target.attach();
+  const status = await target.status();
+  const doc = {
+    app: config.app,
+    url: status.url,
+    live: live?.id ?? null,
+    releases: releasesOf(status),
+    deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, lock: lock ?? null } : null,
+  };
+  if (!ctx.json) printHuman(ctx, doc);
+  ctx.result(doc, status.url ?? '');
+  return 0;
+}
+
+function releasesOf(status: TargetStatus) {
+  const ids = new Set([...Object.keys(status.weights), ...status.instances.map((i) => i.release)]);
+  return [...ids].map((id) => ({
+    id,
+    weight: status.weights[id] ?? 0,
+    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts })),
+  }));
+}
+
+function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; deployment: unknown }): void {
+  ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
+  for (const r of doc.releases) {
+    ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
+    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}`);
+  }
+  if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
+}

@@ -1,0 +1,47 @@
+import { Command, Option } from 'commander';
+import { runCommand } from './run.js';
+
+/** Options every command takes, before or after its name (`ccom deploy -C app --json`). */
+function withGlobals(cmd: Command): Command {
+  return cmd
+    .option('-C, --dir <path>', 'app directory', '.')
+    .option('--json', 'print a JSON document on stdout (never prompts)')
+    .option('--yes', 'never prompt')
+    .option('--no-color', 'no colour or animation')
+    .option('--quiet', 'only the result (and errors)');
+}
+
+export async function runProgram(argv: string[], version: string): Promise<void> {
+  const program = withGlobals(new Command('ccom'))
+    .description('Ship a web app to production safely with one command.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run `ccom --help` for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .exitOverride((err) => {
+      // Bad flags or unknown commands are "blocked: nothing changed" (exit 2), like any bad input.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
+
+  const command = (name: string, description: string) => withGlobals(program.command(name).description(description));
+
+  command('init', 'detect the app and write ccom.yaml')
+    .option('--force', 'overwrite an existing config')
+    .action((opts, cmd: Command) => runCommand('init', cmd));
+  command('deploy', 'run the deployment process: validate, deploy, verify, report')
+    .addOption(new Option('--strategy <name>', 'override the strategy for this deploy').choices(['recreate', 'rolling', 'blue-green', 'canary']))
+    .option('--dry-run', 'run pre-deployment validation only and print the plan')
+    .action((opts, cmd: Command) => runCommand('deploy', cmd));
+  command('status', 'live release, traffic weights, instances, URL').action((opts, cmd: Command) => runCommand('status', cmd));
+  command('releases', 'release history, newest first').action((opts, cmd: Command) => runCommand('releases', cmd));
+  command('rollback', 'move traffic back to the previous (or named) release')
+    .argument('[release]', 'release id from `ccom releases`')
+    .action((release, opts, cmd: Command) => runCommand('rollback', cmd));
+  command('logs', 'instance output')
+    .option('-f, --follow', 'keep printing new output')
+    .option('--release <id>', 'only this release (default: the live one)')
+    .option('-n, --lines <n>', 'lines per instance', '50')
+    .action((opts, cmd: Command) => runCommand('logs', cmd));
+  command('down', "stop the app's instances and its agent; history is kept").action((opts, cmd: Command) => runCommand('down', cmd));
+
+  await program.parseAsync(argv, { from: 'user' });
+}

@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { ExitCode, isUserError, messageOf } from '../errors.js';
+import { createColors } from 'picocolors';
+import { resolve } from 'node:path';
+
+export interface GlobalOptions {
+  appDir: string;
+  json: boolean;
+  yes: boolean;
+  quiet: boolean;
+  /** Colour and animation on stderr. */
+  fancy: boolean;
+}
+
+export interface CommandContext extends GlobalOptions {
+  opts: Record<string, unknown>;
+  args: string[];
+  /** Human lines go to stderr; stdout carries only the result. */
+  say(line: string): void;
+  /** The result: a JSON document with --json, else the given text. */
+  result(json: unknown, text?: string): void;
+}
+
+export type CommandModule = { run(ctx: CommandContext): Promise<number> };
+
+const loaders: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
+  deploy: () => import('./commands/deploy.js'),
+  status: () => import('./commands/status.js'),
+  releases: () => import('./commands/releases.js'),
+  rollback: () => import('./commands/rollback.js'),
+  logs: () => import('./commands/logs.js'),
+  down: () => import('./commands/down.js'),
+};
+
+function globalsOf(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { dir: string; json?: boolean; yes?: boolean; color?: boolean; quiet?: boolean };
+  const fancy =
+    o.color !== false && !process.env.NO_COLOR && process.env.CI !== 'true' && process.env.TERM !== 'dumb' && Boolean(process.stderr.isTTY);
+  return { appDir: resolve(o.dir), json: Boolean(o.json), yes: Boolean(o.yes || o.json), quiet: Boolean(o.quiet), fancy };
+}
+
+/** Runs one command: the single place where errors become messages and exit codes. */
+export async function runCommand(name: string, cmd: Command): Promise<void> {
+  const globals = globalsOf(cmd);
+  const c = createColors(globals.fancy);
+  const ctx: CommandContext = {
+    ...globals,
+    opts: cmd.opts(),
+    args: cmd.args,
+    say: (line) => {
+      if (!globals.quiet) process.stderr.write(`${line}\n`);
+    },
+    result: (json, text) => {
+      if (globals.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      else if (text !== undefined) process.stdout.write(`${text}\n`);
+    },
+  };
+  let code: number;
+  try {
+    const loader = loaders[name];
+    if (!loader) throw new Error(`no command module for ${name}`);
+    code = await (await loader()).run(ctx);
+  } catch (err) {
+    if (isUserError(err)) {
+      process.stderr.write(`${c.red(`✖ ${err.message}`)}\n`);
+      if (err.detail) process.stderr.write(`${c.dim(err.detail)}\n`);
+      if (err.fix) process.stderr.write(`  fix: ${err.fix}\n`);
+      if (globals.json) process.stdout.write(`${JSON.stringify({ error: { message: err.message, fix: err.fix ?? null } }, null, 2)}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`${c.red(`✖ ccom hit a bug: ${messageOf(err)}`)}\n${(err as Error).stack ?? ''}\n`);
+      process.stderr.write('  please report it with the output above\n');
+      code = ExitCode.RollbackFailed;
+    }
+  }
+  process.exitCode = code;
+}

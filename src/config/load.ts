@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { UserError } from '../errors.js';
+import { formatIssues } from './format-errors.js';
+import { configSchema } from './schema.js';
+import type { Config, LoadedConfig } from './types.js';
+
+/** Config file names, in the order `loadConfig` looks for them. */
+export const CONFIG_FILES = ['ccom.yaml', 'ccom.yml', 'ccom.json'] as const;
+
+/**
+ * Validates a raw (already parsed) config document and resolves defaults.
+ * Throws one UserError listing every problem, one per line, each naming the key path.
+ * `file` labels the messages (its base name is used).
+ */
+export function parseConfig(raw: unknown, file: string): Config {
+  const label = path.basename(file);
+  if (raw === null || raw === undefined) {
+    throw new UserError(`${label} is empty`, { fix: `add at least \`app:\` and \`start:\` to ${label}, or run \`ccom init\`` });
+  }
+  const result = configSchema.safeParse(dropEmptyValues(raw));
+  if (result.success) return result.data;
+  const lines = formatIssues(result.error.issues, raw, label, configSchema);
+  throw new UserError(lines.join('\n'), { fix: `edit ${label} to fix ${lines.length === 1 ? 'the problem' : `the ${lines.length} problems`} above` });
+}
+
+/** Parses config text (YAML, or JSON when the file ends in .json) and validates it. */
+export function parseConfigText(text: string, file: string): Config {
+  const label = path.basename(file);
+  const body = text.replace(/^\uFEFF/, '');
+  return parseConfig(file.endsWith('.json') ? parseJson(body, label) : parseYaml(body, label), label);
+}
+
+/**
+ * Finds and loads ccom.yaml (then ccom.yml, then ccom.json) in `appDir`.
+ * Missing or invalid config is a UserError (exit 2: blocked, nothing changed).
+ */
+export function loadConfig(appDir: string): LoadedConfig {
+  const dir = path.resolve(appDir);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new UserError(`app directory ${dir} does not exist`, { fix: 'pass the app directory with -C <path>' });
+  }
+  const name = CONFIG_FILES.find((f) => fs.existsSync(path.join(dir, f)));
+  if (name === undefined) {
+    throw new UserError(`no ccom.yaml in ${dir}`, { fix: 'run `ccom init` to create one' });
+  }
+  const file = path.join(dir, name);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { fix: `check the permissions of ${file}`, cause: err });
+  }
+  return { config: parseConfigText(text, file), file, appDir: dir };
+}
+
+function parseYaml(text: string, label: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      // yaml appends " at line L, column C:" and a code excerpt; keep the sentence, show the excerpt as detail.
+      const reason = e.message.split(/ at line \d+, column \d+/)[0] ?? e.message;
+      return `${label}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${reason}`;
+    });
+    const excerpt = doc.errors[0]?.message.split('\n').slice(1).join('\n').replace(/^\n+|\n+$/g, '');
+    throw new UserError(lines.join('\n'), { fix: `fix the YAML syntax in ${label} (indent with spaces, quote values containing ": " or "#")`, detail: excerpt || undefined });
+  }
+  return doc.toJS();
+}
+
+function parseJson(text: string, label: string): unknown {
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    // V8 reports "at position N"; an unexpected end is at the end of the text.
+    const offset = at?.[1] !== undefined ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const reason = message.replace(/\s*(in JSON )?at position \d+.*$/, '').replace(/, "[\s\S]*" is not valid JSON$/, '');
+    throw new UserError(`${label}${offset === undefined ? '' : ` ${lineColumn(text, offset)}`}: ${reason}`, { fix: `fix the JSON syntax in ${label}` });
+  }
+}
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * `health:` with nothing under it is YAML null; treat an empty value in a mapping as absent so
+ * defaults apply, while the raw document still shows the user what they wrote in messages.
+ */
+function dropEmptyValues(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropEmptyValues);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // defineProperty, so a `__proto__` key stays an (unknown) key instead of replacing the prototype.
+    if (v !== null) Object.defineProperty(out, k, { value: dropEmptyValues(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration, parseFraction } from './duration.js';
+import { STRATEGIES } from './types.js';
+import type { CanaryStep, Config } from './types.js';
+
+// Every leaf carries one "expected ..." phrase; format-errors.ts turns an issue into
+// `<file>: <key path>: got <value>, expected <phrase>`, so phrases read as the end of that sentence.
+
+/** A value accepted when `parse` returns something; anything else (including missing) reports `expected`. */
+function leaf<T>(expected: string, parse: (value: unknown) => T | undefined) {
+  return z.unknown().transform((value, ctx) => {
+    const out = parse(value);
+    if (out === undefined) {
+      ctx.addIssue({ code: 'custom', message: expected, input: value });
+      return z.NEVER;
+    }
+    return out;
+  });
+}
+
+/** A strict mapping: unknown keys are errors; a non-mapping names the keys it could hold. */
+function section<S extends z.core.$ZodLooseShape>(shape: S, expected = `a mapping with keys ${Object.keys(shape).join(', ')}`) {
+  return z.strictObject(shape, { error: expected });
+}
+
+function list<T extends z.ZodType>(item: T, expected: string) {
+  return z.array(item, { error: expected });
+}
+
+const text = (expected: string) =>
+  leaf(expected, (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined));
+
+const command = text('a shell command, like "npm test"');
+
+const int = (min: number, max: number, expected = `a whole number from ${min} to ${max}`) =>
+  leaf(expected, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined));
+
+const duration = leaf('a duration like 500ms, 5s or 2m', parseDuration);
+
+const fraction = leaf('a percentage like 1% or a fraction like 0.01', parseFraction);
+
+const port = int(0, 65535, 'a port number from 0 to 65535 (0 picks a free port)');
+
+const bool = leaf('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
+
+/** Paths that must stay inside the app directory, because releases are built from it. */
+const relativePath = leaf('a relative path inside the app directory, like data', (v) => {
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const normal = path.posix.normalize(v.trim().replace(/\\/g, '/')).replace(/\/+$/, '');
+  if (path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../') || normal === '.') return undefined;
+  return normal;
+});
+
+const urlPath = leaf('a URL path starting with /, like /healthz', (v) =>
+  typeof v === 'string' && v.startsWith('/') && !/\s/.test(v) ? v : undefined,
+);
+
+const envName = leaf('an environment variable name like DATABASE_URL', (v) =>
+  typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? v : undefined,
+);
+
+const webhookUrl = leaf('an http:// or https:// URL', (v) => {
+  if (typeof v !== 'string') return undefined;
+  try {
+    const url = new URL(v);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+});
+
+const MINUTES_10 = 600_000;
+
+const gate = section({
+  name: text('a gate name, like test'),
+  run: command,
+  timeout: duration.default(MINUTES_10),
+  required: bool.default(true),
+}).transform(({ name, run, timeout, required }) => ({ name, run, timeoutMs: timeout, required }));
+
+const gates = list(gate, 'a list of gates, each with name and run').superRefine((items, ctx) => {
+  const seen = new Set<string>();
+  items.forEach((g, i) => {
+    // Gate names become step names (gate:test) in history and --json, so they must be unique.
+    if (seen.has(g.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'a name not used by an earlier gate', input: g.name });
+    seen.add(g.name);
+  });
+});
+
+const smokeCheck = section({
+  path: urlPath,
+  method: leaf('an HTTP method like GET or POST', (v) => (typeof v === 'string' && /^[A-Za-z]+$/.test(v) ? v.toUpperCase() : undefined)).default('GET'),
+  status: int(100, 599, 'an HTTP status code like 200').default(200),
+  contains: text('a non-empty string to find in the response body').optional(),
+});
+
+const canaryStep = leaf<CanaryStep>('a traffic percentage from 1 to 100, or pause', (v) => {
+  if (v === 'pause') return 'pause';
+  const n = typeof v === 'string' && /^\d+(\.\d+)?%$/.test(v.trim()) ? Number(v.trim().slice(0, -1)) : v;
+  return typeof n === 'number' && n >= 1 && n <= 100 ? n : undefined;
+});
+
+/** A canary always ends with all traffic on the new release; append the 100 users forget. */
+function endAtFullTraffic(steps: CanaryStep[]): CanaryStep[] {
+  const lastWeight = steps.filter((s) => s !== 'pause').at(-1);
+  return lastWeight === 100 ? steps : [...steps, 100];
+}
+
+/** Validates a raw ccom.yaml / ccom.json document and resolves it into a `Config`. */
+export const configSchema = section({
+  app: leaf('a name of lowercase letters, digits and dashes (at most 63), like shop', (v) =>
+    typeof v === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(v) && v.length <= 63 ? v : undefined,
+  ),
+  start: text('a shell command that starts the app, like "node server.js"'),
+  build: section({
+    command: command.optional(),
+    artifacts: list(relativePath, 'a list of paths, like [dist, package.json]').optional(),
+    timeout: duration.default(MINUTES_10),
+  })
+    .transform(({ command, artifacts, timeout }) => ({ command, artifacts, timeoutMs: timeout }))
+    .optional(),
+  shared: list(relativePath, 'a list of paths, like [data, uploads]').default([]),
+  gates: gates.default([]),
+  env: section({
+    file: relativePath.optional(),
+    required: list(envName, 'a list of variable names, like [DATABASE_URL]').default([]),
+  }).prefault({}),
+  migrations: section({ check: command.optional(), run: command.optional(), timeout: duration.default(MINUTES_10) })
+    .transform(({ check, run, timeout }) => ({ check, run, timeoutMs: timeout }))
+    .optional(),
+  backup: section({ run: command, restore: command }).optional(),
+  instances: int(1, 64).default(2),
+  health: section({ path: urlPath.default('/'), interval: duration.default(1000), timeout: duration.default(30_000) })
+    .transform(({ path: p, interval, timeout }) => ({ path: p, intervalMs: interval, timeoutMs: timeout }))
+    .prefault({}),
+  smoke: list(smokeCheck, 'a list of checks, each with a path').default([]),
+  strategy: z.enum(STRATEGIES, { error: `one of ${STRATEGIES.join(', ')}` }).default('blue-green'),
+  canary: section({
+    steps: list(canaryStep, 'a list of percentages, like [10, 50, pause, 100]').transform(endAtFullTraffic).default([10, 50, 100]),
+    interval: duration.default(5000),
+  })
+    .transform(({ steps, interval }) => ({ steps, intervalMs: interval }))
+    .prefault({}),
+  rolling: section({ batch: int(1, 64).default(1) }).prefault({}),
+  analysis: section({
+    maxErrorRate: fraction.default(0.01),
+    maxLatencyP99: duration.default(500),
+    maxLatencyRatio: leaf('a number above 0, like 1.5', (v) => (typeof v === 'number' && v > 0 ? v : undefined)).default(1.5),
+    minRequests: int(0, 1_000_000_000, 'a whole number of requests, like 20').default(20),
+  })
+    .transform(({ maxLatencyP99, ...rest }) => ({ ...rest, maxLatencyP99Ms: maxLatencyP99 }))
+    .prefault({}),
+  proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
+  monitoring: section({ port: port.default(9464) }).prefault({}),
+  alerts: section({ webhook: webhookUrl.optional() }).prefault({}),
+  drainTimeout: duration.default(30_000),
+  stopTimeout: duration.default(10_000),
+}, 'a mapping of keys like app: and start:')
+  .superRefine((c, ctx) => {
+    // Both listeners bind on this machine; the same fixed port would fail only at deploy time.
+    if (c.proxy.port !== 0 && c.proxy.port === c.monitoring.port) {
+      ctx.addIssue({ code: 'custom', path: ['monitoring', 'port'], message: `a port other than proxy.port (${c.proxy.port})`, input: c.monitoring.port });
+    }
+  })
+  .transform(({ drainTimeout, stopTimeout, ...rest }): Config => ({ ...rest, drainTimeoutMs: drainTimeout, stopTimeoutMs: stopTimeout }));

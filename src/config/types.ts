@@ -1,0 +1,54 @@
+/**
+ * The resolved configuration: what `ccom.yaml` / `ccom.json` means after validation and
+ * defaults. Durations are milliseconds, percentages are fractions (1% -> 0.01).
+ */
+export interface Gate {
+  name: string;
+  run: string;
+  timeoutMs: number;
+  required: boolean;
+}
+
+export interface SmokeCheck {
+  path: string;
+  method: string;
+  status: number;
+  contains?: string;
+}
+
+export type StrategyName = 'recreate' | 'rolling' | 'blue-green' | 'canary';
+export const STRATEGIES: readonly StrategyName[] = ['recreate', 'rolling', 'blue-green', 'canary'];
+
+export type CanaryStep = number | 'pause';
+
+export interface Config {
+  app: string;
+  start: string;
+  build?: { command?: string; artifacts?: string[]; timeoutMs: number };
+  shared: string[];
+  gates: Gate[];
+  env: { file?: string; required: string[] };
+  migrations?: { check?: string; run?: string; timeoutMs: number };
+  backup?: { run: string; restore: string };
+  instances: number;
+  health: { path: string; intervalMs: number; timeoutMs: number };
+  smoke: SmokeCheck[];
+  strategy: StrategyName;
+  canary: { steps: CanaryStep[]; intervalMs: number };
+  rolling: { batch: number };
+  analysis: { maxErrorRate: number; maxLatencyP99Ms: number; maxLatencyRatio: number; minRequests: number };
+  proxy: { host: string; port: number };
+  monitoring: { port: number };
+  alerts: { webhook?: string };
+  /** How long an instance leaving the pool may take to finish its in-flight requests. */
+  drainTimeoutMs: number;
+  /** How long an instance has to exit after SIGTERM before SIGKILL. */
+  stopTimeoutMs: number;
+}
+
+/** A loaded config and where it came from (for messages). */
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  appDir: string;
+}

@@ -1,0 +1,144 @@
+import { basename } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { Config, StrategyName } from '../config/types.js';
+import { ExitCode } from '../errors.js';
+import { Store } from '../store/index.js';
+import { resolveStrategy } from '../strategies/index.js';
+import { LocalTarget } from '../targets/local/local-target.js';
+import { localPaths } from '../targets/local/paths.js';
+import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
+import { acquireDeployLock } from './lock.js';
+import { outcomeOf, type Outcome } from './outcome.js';
+import { pruneReleases } from './prune.js';
+import { specFor, specForStored } from './release-spec.js';
+import { Steps } from './steps.js';
+import type { DeploymentDoc, Emit } from './types.js';
+import { removeRelease, validate } from './validate.js';
+
+export interface DeployOptions {
+  appDir: string;
+  strategy?: StrategyName;
+  dryRun: boolean;
+  emit: Emit;
+}
+
+export interface DeployResult {
+  doc: DeploymentDoc;
+  outcome: Outcome;
+}
+
+/** The deployment process (SPEC "The job"): validate, execute, verify (rolling back), report. */
+export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  const startedAt = new Date();
+  const id = newDeploymentId();
+  const kind = opts.dryRun ? 'dry-run' : 'deploy';
+  let config: Config;
+  try {
+    config = loadConfig(opts.appDir).config;
+  } catch (err) {
+    const strategy = opts.strategy ?? 'blue-green';
+    opts.emit({ type: 'start', app: basename(opts.appDir), strategy, kind });
+    return finish({ id, app: basename(opts.appDir), kind, strategy, startedAt, release: null, previous: null, url: null, steps: [] }, outcomeOf(err, false), opts.emit);
+  }
+  const strategyName = opts.strategy ?? config.strategy;
+  opts.emit({ type: 'start', app: config.app, strategy: strategyName, kind });
+  const store = Store.open(opts.appDir);
+  const who = whoAmI();
+  const releaseId = newReleaseId();
+  const live = store.liveRelease();
+  const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
+  const steps = new Steps(opts.emit, opts.dryRun ? undefined : store, id);
+  const target = new LocalTarget(opts.appDir);
+  if (!opts.dryRun) {
+    store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
+  }
+  let changed = false;
+  let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
+  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
+  try {
+    unlock.check();
+    const strategy = resolveStrategy(strategyName);
+    const paths = localPaths(opts.appDir);
+    const validated = await validate({ appDir: opts.appDir, config, releaseId, releasesDir: paths.releasesDir, steps, target });
+    if (opts.dryRun) {
+      removeRelease(validated.dir);
+      opts.emit({ type: 'info', message: `plan: ${strategyName} — start ${config.instances} instance(s) of the new release, check them, then move traffic${live ? ` from ${live.id}` : ''}` });
+    } else {
+      store.insertRelease({
+        id: releaseId,
+        createdAt: startedAt.toISOString(),
+        status: 'pending',
+        strategy: strategyName,
+        digest: validated.digest,
+        deployedBy: who,
+        dir: validated.dir,
+        startCommand: config.start,
+        configJson: JSON.stringify(config),
+      });
+      await steps.must('agent', async (step) => {
+        await target.connect(config.proxy);
+        step.message(`proxy on ${target.publicUrl()}`);
+      });
+      const running = (await target.status()).instances;
+      const previous = live ? { spec: specForStored(opts.appDir, live).spec } : null;
+      changed = true;
+      await strategy.run({
+        target,
+        config,
+        spec: specFor(releaseId, validated.dir, config, validated.env, validated.envFile),
+        previous,
+        running,
+        steps,
+        emit: opts.emit,
+      });
+      store.markLive(releaseId);
+      pruneReleases(store);
+    }
+  } catch (err) {
+    outcome = outcomeOf(err, changed);
+    if (!opts.dryRun && changed) store.setReleaseStatus(releaseId, outcome.status === 'rolled_back' ? 'rolled_back' : 'failed');
+  } finally {
+    unlock.release();
+  }
+  const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
+  if (!opts.dryRun) {
+    const d = result.doc;
+    store.updateDeployment(id, { status: d.status, reason: d.reason ?? null, url: d.url, finishedAt: d.finishedAt, durationMs: d.durationMs });
+    store.audit(who, `deploy.${d.status}`, { deployment: id, release: d.release, previous: d.previous, strategy: d.strategy, reason: d.reason });
+  }
+  store.close();
+  return result;
+}
+
+type DocBase = Omit<DeploymentDoc, 'status' | 'reason' | 'fix' | 'finishedAt' | 'durationMs' | 'startedAt'> & { startedAt: Date };
+
+function rowOf(base: { id: string; app: string; kind: string; strategy: string; startedAt: Date; release: string | null; previous: string | null }, who: string) {
+  return {
+    id: base.id,
+    app: base.app,
+    release: base.release,
+    previous: base.previous,
+    strategy: base.strategy,
+    startedAt: base.startedAt.toISOString(),
+    deployedBy: who,
+    kind: (base.kind === 'rollback' ? 'rollback' : 'deploy') as 'deploy' | 'rollback',
+  };
+}
+
+/** Builds the JSON document, tells the reporter, and returns both. */
+export function finish(base: DocBase, outcome: Outcome, emit: Emit): DeployResult {
+  const finishedAt = new Date();
+  const doc: DeploymentDoc = {
+    ...base,
+    startedAt: base.startedAt.toISOString(),
+    status: outcome.status,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    ...(outcome.fix ? { fix: outcome.fix } : {}),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - base.startedAt.getTime(),
+  };
+  emit({ type: 'done', deployment: doc, detail: outcome.detail });
+  return { doc, outcome };
+}
+
+export { rowOf };

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/load.js';
+import { ExitCode } from '../errors.js';
+import { verifyRelease } from '../gates/release.js';
+import { Store } from '../store/index.js';
+import { blueGreen } from '../strategies/blue-green.js';
+import { LocalTarget } from '../targets/local/local-target.js';
+import { finish, rowOf, type DeployResult } from './deploy.js';
+import { Blocked } from './failures.js';
+import { newDeploymentId, whoAmI } from './ids.js';
+import { acquireDeployLock } from './lock.js';
+import { outcomeOf, type Outcome } from './outcome.js';
+import { specForStored } from './release-spec.js';
+import { Steps } from './steps.js';
+import type { Emit } from './types.js';
+
+/**
+ * `ccom rollback [RELEASE]`: bring back the previous (or named) release. Instant when its
+ * instances still run; otherwise its immutable directory is verified, started and checked
+ * before traffic moves, exactly like a blue-green deploy without gates or build.
+ */
+export async function rollback(opts: { appDir: string; release?: string; emit: Emit }): Promise<DeployResult> {
+  const startedAt = new Date();
+  const id = newDeploymentId();
+  const { config } = loadConfig(opts.appDir);
+  const store = Store.open(opts.appDir);
+  const who = whoAmI();
+  const live = store.liveRelease();
+  const wanted = opts.release ? store.getRelease(opts.release) : store.previousRelease();
+  const base = { id, app: config.app, kind: 'rollback', strategy: 'blue-green', startedAt, release: wanted?.id ?? opts.release ?? null, previous: live?.id ?? null } as const;
+  opts.emit({ type: 'start', app: config.app, strategy: 'blue-green', kind: 'rollback' });
+  store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
+  const steps = new Steps(opts.emit, store, id);
+  const target = new LocalTarget(opts.appDir);
+  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
+  let changed = false;
+  let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
+  try {
+    unlock.check();
+    if (!wanted) {
+      throw new Blocked(opts.release ? `there is no release "${opts.release}"` : 'there is no previous release to roll back to', {
+        fix: opts.release ? 'list releases with `ccom releases`' : 'deploy at least twice before rolling back',
+      });
+    }
+    if (wanted.id === live?.id) throw new Blocked(`release ${wanted.id} is already live`, { fix: 'name another release from `ccom releases`' });
+    await steps.must('verify', async (step) => {
+      if (!existsSync(wanted.dir)) {
+        throw new Blocked(`release ${wanted.id} was pruned: its directory ${wanted.dir} is gone`, { fix: 'roll back to a newer release, or deploy that version again' });
+      }
+      const check = await verifyRelease(wanted.dir);
+      if (!check.ok) throw new Blocked(`release ${wanted.id} was modified since it was built`, { detail: check.problems.slice(0, 10).join('\n'), fix: 'deploy that version again to get a clean release' });
+      step.message(`files match ${wanted.digest.slice(0, 19)}…`);
+    });
+    const { spec, config: releaseConfig } = specForStored(opts.appDir, wanted);
+    await steps.must('agent', () => target.connect(config.proxy));
+    const running = (await target.status()).instances;
+    changed = true;
+    await blueGreen.run({
+      target,
+      config: { ...releaseConfig, proxy: config.proxy, instances: config.instances },
+      spec,
+      previous: live ? { spec: specForStored(opts.appDir, live).spec } : null,
+      running,
+      steps,
+      emit: opts.emit,
+    });
+    store.markLive(wanted.id);
+    if (live) store.setReleaseStatus(live.id, 'rolled_back');
+  } catch (err) {
+    outcome = outcomeOf(err, changed);
+  } finally {
+    unlock.release();
+  }
+  const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
+  const d = result.doc;
+  store.updateDeployment(id, { status: d.status, reason: d.reason ?? null, url: d.url, finishedAt: d.finishedAt, durationMs: d.durationMs });
+  store.audit(who, `rollback.${d.status}`, { deployment: id, release: d.release, from: d.previous, reason: d.reason });
+  store.close();
+  return result;
+}

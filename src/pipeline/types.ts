@@ -1,0 +1,43 @@
+import type { StrategyName } from '../config/types.js';
+
+export type StepStatus = 'running' | 'passed' | 'failed' | 'warned' | 'skipped';
+export type DeploymentStatus = 'succeeded' | 'rolled_back' | 'blocked' | 'failed';
+
+export interface StepRecord {
+  name: string;
+  status: StepStatus;
+  startedAt: string;
+  durationMs: number;
+  message?: string;
+  /** Output shown under a failed step (a gate's output, an instance's last log lines). */
+  detail?: string;
+}
+
+/** The `deployment` object of the `--json` document (SPEC.md). */
+export interface DeploymentDoc {
+  id: string;
+  app: string;
+  kind: 'deploy' | 'rollback' | 'dry-run';
+  release: string | null;
+  previous: string | null;
+  strategy: StrategyName;
+  status: DeploymentStatus;
+  reason?: string;
+  fix?: string;
+  url: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  steps: StepRecord[];
+}
+
+/** What the pipeline tells the reporter as it goes. */
+export type DeployEvent =
+  | { type: 'start'; app: string; strategy: StrategyName; kind: DeploymentDoc['kind'] }
+  | { type: 'step'; step: StepRecord }
+  | { type: 'info'; message: string }
+  | { type: 'paused'; why: string }
+  | { type: 'rollback'; reason: string }
+  | { type: 'done'; deployment: DeploymentDoc; detail?: string };
+
+export type Emit = (event: DeployEvent) => void;

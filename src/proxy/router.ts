@@ -1,0 +1,183 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { messageOf } from '../errors.js';
+import { DrainWaiters } from './drain-waiters.js';
+import { Exchange, type RetryPicker, type Target } from './exchange.js';
+import { NO_LIVE_RELEASE, respondText } from './failure.js';
+import { forwardRequestHeaders } from './headers.js';
+import { CompiledRelease, RoutingTable } from './routing-table.js';
+import type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
+import { UpstreamState } from './upstream-state.js';
+
+export type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
+export { createProxyServer } from './server.js';
+
+function freezeRoute(route: ReleaseRoute): ReleaseRoute {
+  if (!Number.isFinite(route.weight) || route.weight < 0) {
+    throw new Error(`release ${route.id}: weight must be a finite number ≥ 0, got ${route.weight}`);
+  }
+  const upstreams = route.upstreams.map((u) => Object.freeze({ id: u.id, host: u.host, port: u.port }));
+  return Object.freeze({ id: route.id, weight: route.weight, upstreams: Object.freeze(upstreams) as Upstream[] });
+}
+
+/** The query string of `url` (with its `?`), or '' when it has none. */
+function queryOf(url: string | undefined): string {
+  const at = url === undefined ? -1 : url.indexOf('?');
+  return at < 0 || url === undefined ? '' : url.slice(at);
+}
+
+/**
+ * Weighted HTTP router in front of release instances. Routing state is one immutable table
+ * swapped atomically; upstream connection pools and counters outlive table swaps.
+ */
+export class Router {
+  private current = new RoutingTable([], []);
+  private readonly upstreams = new Map<string, UpstreamState>();
+  private readonly releaseCounters = new Map<string, ReleaseCounters>();
+  private readonly drains = new DrainWaiters((id) => this.inFlight(id));
+  private readonly onUpstreamIdle = (): void => this.drains.notify();
+  private readonly retryPublic: RetryPicker = (failed) => this.publicRetryTarget(failed);
+  private readonly retryPreview: RetryPicker = (failed) => this.siblingTarget(failed);
+
+  /** Atomic swap of the whole routing table: a request picks its target from exactly one table. */
+  setTable(releases: ReleaseRoute[]): void {
+    const routes = releases.map(freezeRoute);
+    const ids = new Set<string>();
+    for (const route of routes) {
+      if (ids.has(route.id)) throw new Error(`release ${route.id} appears twice in the routing table`);
+      ids.add(route.id);
+    }
+    const compiled = routes.map(
+      (route) => new CompiledRelease(route, route.upstreams.map((u) => this.stateOf(u)), this.countersOf(route.id)),
+    );
+    this.current = new RoutingTable(Object.freeze(routes), compiled);
+  }
+
+  table(): readonly ReleaseRoute[] {
+    return this.current.routes;
+  }
+
+  /**
+   * Public traffic: a release by smooth weighted round robin among those with weight > 0 and
+   * ≥ 1 upstream, then an upstream round-robin. None → 503 "no live release".
+   */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const release = this.current.pickRelease();
+      const upstream = release?.pickUpstream();
+      if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
+      this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic);
+    } catch (err) {
+      this.failInternally(res, err);
+    }
+  }
+
+  /**
+   * Preview: forward to the named release's upstreams regardless of weight, with the URL path
+   * replaced by `path` (the client's query string is kept unless `path` has its own).
+   * Unknown release → 404; a release without upstreams → 503.
+   */
+  handlePreview(releaseId: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const release = this.current.release(releaseId);
+      if (release === undefined) {
+        return respondText(res, { status: 404, body: `unknown release ${releaseId}\n`, tag: 'unknown-release' });
+      }
+      const upstream = release.pickUpstream();
+      if (upstream === undefined) {
+        return respondText(res, { status: 503, body: `release ${releaseId} has no instance\n`, tag: 'no-upstream' });
+      }
+      const target = path.startsWith('/') ? path : `/${path}`;
+      const withQuery = target.includes('?') ? target : target + queryOf(req.url);
+      this.forward(req, res, withQuery, release, upstream, this.retryPreview);
+    } catch (err) {
+      this.failInternally(res, err);
+    }
+  }
+
+  /** Requests currently in flight to an upstream (counted from the moment it is picked). */
+  inFlight(upstreamId: string): number {
+    return this.upstreams.get(upstreamId)?.inFlight ?? 0;
+  }
+
+  /** Resolves true once none of these upstreams has in-flight requests, false on timeout. */
+  waitDrained(upstreamIds: string[], timeoutMs: number): Promise<boolean> {
+    return this.drains.wait(upstreamIds, timeoutMs);
+  }
+
+  /**
+   * Close and forget the pool of an upstream: call it after the upstream left the table and
+   * drained. Requests still in flight to it (a drain that timed out) are aborted.
+   */
+  async closeUpstream(upstreamId: string): Promise<void> {
+    const state = this.upstreams.get(upstreamId);
+    if (state === undefined) return;
+    this.upstreams.delete(upstreamId);
+    await state.shutdown();
+  }
+
+  /** A snapshot of a release's counters (zeros for a release never routed to). */
+  counters(releaseId: string): ReleaseCounters {
+    const counters = this.releaseCounters.get(releaseId);
+    return counters === undefined ? { requests: 0, status5xx: 0, connectionErrors: 0 } : { ...counters };
+  }
+
+  /** Close every pool; pending waitDrained calls settle with the current state. */
+  async close(): Promise<void> {
+    this.current = new RoutingTable([], []);
+    const states = [...this.upstreams.values()];
+    this.upstreams.clear();
+    this.drains.flush();
+    await Promise.all(states.map((s) => s.shutdown()));
+  }
+
+  private forward(
+    req: IncomingMessage, res: ServerResponse, path: string,
+    release: CompiledRelease, upstream: UpstreamState, retry: RetryPicker,
+  ): void {
+    const { headers, hasBody } = forwardRequestHeaders(req);
+    upstream.begin();
+    new Exchange(req, res, path, headers, hasBody, release, upstream, retry).start();
+  }
+
+  private publicRetryTarget(failed: Target): Target | undefined {
+    const sibling = this.siblingTarget(failed);
+    if (sibling !== undefined) return sibling;
+    const release = this.current.pickOtherRelease(failed.release.id);
+    const upstream = release?.pickOtherUpstream(failed.upstream);
+    return release === undefined || upstream === undefined ? undefined : { release, upstream };
+  }
+
+  private siblingTarget(failed: Target): Target | undefined {
+    const upstream = failed.release.pickOtherUpstream(failed.upstream);
+    return upstream === undefined ? undefined : { release: failed.release, upstream };
+  }
+
+  /** The pool for an upstream, reused across tables unless the id now names another address. */
+  private stateOf(upstream: Upstream): UpstreamState {
+    const existing = this.upstreams.get(upstream.id);
+    if (existing?.sameAddress(upstream)) return existing;
+    // The old pool finishes what it has in flight, then closes.
+    if (existing !== undefined) existing.pool.close().catch(() => undefined);
+    const state = new UpstreamState(upstream, this.onUpstreamIdle);
+    this.upstreams.set(upstream.id, state);
+    return state;
+  }
+
+  private countersOf(releaseId: string): ReleaseCounters {
+    let counters = this.releaseCounters.get(releaseId);
+    if (counters === undefined) {
+      counters = { requests: 0, status5xx: 0, connectionErrors: 0 };
+      this.releaseCounters.set(releaseId, counters);
+    }
+    return counters;
+  }
+
+  /** A bug in the proxy must cost one request, never the agent process. */
+  private failInternally(res: ServerResponse, err: unknown): void {
+    try {
+      respondText(res, { status: 500, body: `proxy error: ${messageOf(err)}\n`, tag: 'proxy-error' });
+    } catch {
+      res.destroy();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** One running instance of a release, reachable over HTTP. */
+export interface Upstream {
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** A release and the share of public traffic it gets (weights are relative, not percentages). */
+export interface ReleaseRoute {
+  id: string;
+  weight: number;
+  upstreams: Upstream[];
+}
+
+/**
+ * Per-release traffic counters since the router started (they survive table swaps).
+ * `requests` counts attempts sent to the release's upstreams (a retried request counts once per
+ * release it tried); `status5xx` counts upstream responses ≥ 500; `connectionErrors` counts
+ * attempts that failed at the transport level (refused, reset, timed out, died mid-response),
+ * whether or not a retry then saved the request. Error rate = (status5xx + connectionErrors) / requests.
+ */
+export interface ReleaseCounters {
+  requests: number;
+  status5xx: number;
+  connectionErrors: number;
+}

@@ -1,0 +1,63 @@
+import type Database from 'better-sqlite3';
+import type { ReleaseRow, ReleaseStatus } from './types.js';
+
+const COLUMNS = `id, created_at AS createdAt, status, strategy, digest, deployed_by AS deployedBy,
+  dir, start_command AS startCommand, config_json AS configJson`;
+
+export function insertRelease(db: Database.Database, r: ReleaseRow): void {
+  db.prepare(
+    `INSERT INTO releases (id, created_at, status, strategy, digest, deployed_by, dir, start_command, config_json)
+     VALUES (@id, @createdAt, @status, @strategy, @digest, @deployedBy, @dir, @startCommand, @configJson)`,
+  ).run(r);
+}
+
+export function getRelease(db: Database.Database, id: string): ReleaseRow | undefined {
+  return db.prepare<[string], ReleaseRow>(`SELECT ${COLUMNS} FROM releases WHERE id = ?`).get(id);
+}
+
+export function listReleases(db: Database.Database): ReleaseRow[] {
+  return db.prepare<[], ReleaseRow>(`SELECT ${COLUMNS} FROM releases ORDER BY created_at DESC, seq DESC`).all();
+}
+
+export function setReleaseStatus(db: Database.Database, id: string, status: ReleaseStatus): void {
+  const { changes } = db.prepare('UPDATE releases SET status = ? WHERE id = ?').run(status, id);
+  if (changes === 0) throw new Error(`setReleaseStatus: no release ${id}`);
+}
+
+/**
+ * Makes `id` the live release: the former live one becomes 'previous' and any older
+ * 'previous' becomes 'retired', all in one IMMEDIATE transaction so readers never see
+ * two live releases or none in between.
+ */
+export function markLive(db: Database.Database, id: string): void {
+  db.transaction(() => {
+    if (!getRelease(db, id)) throw new Error(`markLive: no release ${id}`);
+    db.prepare(`UPDATE releases SET status = 'retired' WHERE status = 'previous' AND id <> ?`).run(id);
+    db.prepare(`UPDATE releases SET status = 'previous' WHERE status = 'live' AND id <> ?`).run(id);
+    db.prepare(
+      `UPDATE releases SET status = 'live',
+         live_order = (SELECT coalesce(max(live_order), 0) + 1 FROM releases)
+       WHERE id = ?`,
+    ).run(id);
+  }).immediate();
+}
+
+export function liveRelease(db: Database.Database): ReleaseRow | undefined {
+  return db
+    .prepare<[], ReleaseRow>(`SELECT ${COLUMNS} FROM releases WHERE status = 'live' ORDER BY seq DESC LIMIT 1`)
+    .get();
+}
+
+/**
+ * The release to roll back to: the most recently live one that is not live now.
+ * Ordered by when it was last live (a named rollback can make an older release live
+ * after a newer one), then by creation for rows whose status was set by hand.
+ */
+export function previousRelease(db: Database.Database): ReleaseRow | undefined {
+  return db
+    .prepare<[], ReleaseRow>(
+      `SELECT ${COLUMNS} FROM releases WHERE status IN ('previous', 'retired')
+       ORDER BY live_order DESC, created_at DESC, seq DESC LIMIT 1`,
+    )
+    .get();
+}

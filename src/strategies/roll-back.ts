@@ -1,0 +1,30 @@
+import { messageOf } from '../errors.js';
+import { RollbackFailed, RolledBack } from '../pipeline/failures.js';
+import type { StrategyContext } from './types.js';
+
+/**
+ * Puts the previous release back after a failed check and throws RolledBack (exit 1), or
+ * RollbackFailed (exit 3) when even that fails. `restore` does the strategy-specific part.
+ */
+export async function rollBack(ctx: StrategyContext, failure: unknown, restore: () => Promise<string>): Promise<never> {
+  const reason = messageOf(failure);
+  const detail = (failure as { detail?: string }).detail;
+  ctx.emit({ type: 'rollback', reason });
+  try {
+    await ctx.steps.must('rollback', async (step) => step.message(await restore()));
+  } catch (err) {
+    throw new RollbackFailed(`${reason}; then the rollback failed: ${messageOf(err)}`, {
+      detail,
+      fix: 'run `ccom status` to see what runs where, then `ccom rollback` or `ccom deploy` again',
+    });
+  }
+  throw new RolledBack(reason, {
+    detail,
+    fix: `read the new release's output with \`ccom logs --release ${ctx.spec.id}\`, fix the cause, then deploy again`,
+  });
+}
+
+/** The weights that send all traffic to the previous release, or none if there was none. */
+export function previousWeights(ctx: StrategyContext): Record<string, number> {
+  return ctx.previous ? { [ctx.previous.spec.id]: 100 } : {};
+}

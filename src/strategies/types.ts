@@ -1,0 +1,26 @@
+import type { Config } from '../config/types.js';
+import type { Steps } from '../pipeline/steps.js';
+import type { Emit } from '../pipeline/types.js';
+import type { InstanceInfo, ReleaseSpec, Target } from '../targets/types.js';
+
+export interface StrategyContext {
+  target: Target;
+  config: Config;
+  /** The release to bring live. */
+  spec: ReleaseSpec;
+  /** The release serving now (null on a first deploy), and how to start it again if needed. */
+  previous: { spec: ReleaseSpec } | null;
+  /** Instances running before the deployment started. */
+  running: InstanceInfo[];
+  steps: Steps;
+  emit: Emit;
+}
+
+/**
+ * A strategy moves traffic from the previous release to the new one. On any failed check it
+ * puts the previous release back itself and throws RolledBack, or RollbackFailed when it cannot.
+ */
+export interface Strategy {
+  readonly name: string;
+  run(ctx: StrategyContext): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import { request } from 'node:http';
+import { UserError } from '../../errors.js';
+import type { ProbeResponse } from '../types.js';
+
+export interface AgentErrorBody {
+  error: { message: string; detail?: string; fix?: string };
+}
+
+/** An error the agent answered with (a failed boot, a port in use); carries its detail. */
+export class AgentError extends Error {
+  constructor(readonly status: number, readonly body: AgentErrorBody['error']) {
+    super(body.message);
+    this.name = 'AgentError';
+  }
+}
+
+/** Raw HTTP request over the agent's unix socket. */
+export function socketRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 0,
+): Promise<ProbeResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      { socketPath, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from the agent within ${timeoutMs}ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** JSON call to the control API; agent errors become AgentError, a dead socket a UserError. */
+export async function callAgent<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
+  let res: ProbeResponse;
+  try {
+    res = await socketRequest(socketPath, method, path, body);
+  } catch (err) {
+    throw new UserError(`lost contact with the ccom agent (${(err as Error).message})`, {
+      fix: 'run the command again; the agent restarts on demand and re-adopts running instances',
+    });
+  }
+  const parsed = res.body ? (JSON.parse(res.body) as T | AgentErrorBody) : ({} as T);
+  if (res.status >= 400) {
+    const error = (parsed as AgentErrorBody).error ?? { message: `agent answered HTTP ${res.status}` };
+    throw new AgentError(res.status, error);
+  }
+  return parsed as T;
+}

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Unix socket paths are limited to ~107 bytes; deep app dirs fall back to the temp dir. */
+const MAX_SOCKET_PATH = 100;
+
+/** Where the local target keeps its per-app files, all under `<app>/.ccom/`. */
+export interface LocalPaths {
+  stateDir: string;
+  socket: string;
+  pidFile: string;
+  agentLog: string;
+  logsDir: string;
+  releasesDir: string;
+}
+
+export function localPaths(appDir: string): LocalPaths {
+  const abs = resolve(appDir);
+  const stateDir = join(abs, '.ccom');
+  let socket = join(stateDir, 'agent.sock');
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    const digest = createHash('sha256').update(abs).digest('hex').slice(0, 16);
+    socket = join(tmpdir(), `ccom-${process.getuid?.() ?? 0}-${digest}.sock`);
+  }
+  return {
+    stateDir,
+    socket,
+    pidFile: join(stateDir, 'agent.pid'),
+    agentLog: join(stateDir, 'logs', 'agent.log'),
+    logsDir: join(stateDir, 'logs'),
+    releasesDir: join(stateDir, 'releases'),
+  };
+}
+
+/** Creates `.ccom/` readable by the user only: it holds the control socket and history. */
+export function ensureStateDir(paths: LocalPaths): void {
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
+}
+
+export function instanceLogFile(paths: LocalPaths, release: string, instanceId: string): string {
+  return join(paths.logsDir, release, `${instanceId}.log`);
+}

@@ -1,0 +1,315 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, parseConfig, parseConfigText } from '../src/config/load.js';
+import { formatDuration, parseDuration, parseFraction } from '../src/config/duration.js';
+import { UserError } from '../src/errors.js';
+import type { Config } from '../src/config/types.js';
+
+const SPEC_EXAMPLE = `
+app: shop                       # [a-z0-9-], required
+start: node server.js
+build:
+  command: npm run build
+  artifacts: [dist, node_modules, package.json]
+shared: [data, uploads]
+gates:
+  - name: test
+    run: npm test
+    timeout: 5m
+  - name: lint
+    run: npm run lint
+    required: false
+env:
+  file: .env.production
+  required: [DATABASE_URL]
+migrations:
+  check: npx prisma migrate status
+  run: npx prisma migrate deploy
+backup:
+  run: cp data/app.db "$CCOM_BACKUP_DIR/"
+  restore: cp "$CCOM_BACKUP_DIR/app.db" data/
+instances: 2
+health:
+  path: /healthz
+  interval: 1s
+  timeout: 30s
+smoke:
+  - path: /
+    status: 200
+    contains: Welcome
+strategy: blue-green
+canary:
+  steps: [10, 50, pause, 100]
+  interval: 5s
+rolling:
+  batch: 1
+analysis:
+  maxErrorRate: 1%
+  maxLatencyP99: 500ms
+  maxLatencyRatio: 1.5
+  minRequests: 20
+proxy:
+  host: 127.0.0.1
+  port: 8080
+monitoring:
+  port: 9464
+alerts:
+  webhook: https://hooks.example.com/ccom
+`;
+
+const DEFAULTS: Omit<Config, 'app' | 'start'> = {
+  shared: [],
+  gates: [],
+  env: { required: [] },
+  instances: 2,
+  health: { path: '/', intervalMs: 1000, timeoutMs: 30_000 },
+  smoke: [],
+  strategy: 'blue-green',
+  canary: { steps: [10, 50, 100], intervalMs: 5000 },
+  rolling: { batch: 1 },
+  analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20 },
+  proxy: { host: '127.0.0.1', port: 8080 },
+  monitoring: { port: 9464 },
+  alerts: {},
+  drainTimeoutMs: 30_000,
+  stopTimeoutMs: 10_000,
+};
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ccom-config-'));
+}
+
+/** The UserError message lines a config produces (fails the test when it parses). */
+function problems(yamlText: string, file = 'ccom.yaml'): string[] {
+  try {
+    parseConfigText(yamlText, file);
+  } catch (err) {
+    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+    assert.equal(err.exitCode, 2);
+    return err.message.split('\n');
+  }
+  assert.fail('config parsed but should not have');
+}
+
+const MINIMAL = 'app: shop\nstart: node server.js\n';
+
+test('the full SPEC example resolves to milliseconds, fractions and renamed keys', () => {
+  const config = parseConfigText(SPEC_EXAMPLE, 'ccom.yaml');
+  assert.deepEqual(config, {
+    ...DEFAULTS,
+    app: 'shop',
+    start: 'node server.js',
+    build: { command: 'npm run build', artifacts: ['dist', 'node_modules', 'package.json'], timeoutMs: 600_000 },
+    shared: ['data', 'uploads'],
+    gates: [
+      { name: 'test', run: 'npm test', timeoutMs: 300_000, required: true },
+      { name: 'lint', run: 'npm run lint', timeoutMs: 600_000, required: false },
+    ],
+    env: { file: '.env.production', required: ['DATABASE_URL'] },
+    migrations: { check: 'npx prisma migrate status', run: 'npx prisma migrate deploy', timeoutMs: 600_000 },
+    backup: { run: 'cp data/app.db "$CCOM_BACKUP_DIR/"', restore: 'cp "$CCOM_BACKUP_DIR/app.db" data/' },
+    health: { path: '/healthz', intervalMs: 1000, timeoutMs: 30_000 },
+    smoke: [{ path: '/', method: 'GET', status: 200, contains: 'Welcome' }],
+    canary: { steps: [10, 50, 'pause', 100], intervalMs: 5000 },
+    alerts: { webhook: 'https://hooks.example.com/ccom' },
+  });
+});
+
+test('a minimal config gets every default', () => {
+  assert.deepEqual(parseConfigText(MINIMAL, 'ccom.yaml'), { ...DEFAULTS, app: 'shop', start: 'node server.js' });
+});
+
+test('empty sections (YAML null) take their defaults', () => {
+  const config = parseConfigText(`${MINIMAL}health:\nalerts:\ngates:\n`, 'ccom.yaml');
+  assert.deepEqual(config.health, DEFAULTS.health);
+  assert.deepEqual(config.gates, []);
+  assert.deepEqual(config.alerts, {});
+});
+
+test('extra keys: drainTimeout and stopTimeout become milliseconds; numbers are milliseconds', () => {
+  const config = parseConfigText(`${MINIMAL}drainTimeout: 2m\nstopTimeout: 1500\nanalysis:\n  maxErrorRate: 0.05\n`, 'ccom.yaml');
+  assert.equal(config.drainTimeoutMs, 120_000);
+  assert.equal(config.stopTimeoutMs, 1500);
+  assert.equal(config.analysis.maxErrorRate, 0.05);
+});
+
+test('durations and percentages parse and reject what they should', () => {
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('5s'), 5000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('2m'), 120_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration(750), 750);
+  for (const bad of ['soon', '5 sec', '-1s', -5, '', null, true]) assert.equal(parseDuration(bad), undefined, String(bad));
+  assert.equal(parseFraction('1%'), 0.01);
+  assert.equal(parseFraction('7%'), 0.07);
+  assert.equal(parseFraction(0.25), 0.25);
+  for (const bad of [5, '150%', 'x', -0.1]) assert.equal(parseFraction(bad), undefined, String(bad));
+  assert.equal(formatDuration(1000), '1s');
+  assert.equal(formatDuration(120_000), '2m');
+  assert.equal(formatDuration(250), '250ms');
+});
+
+test('canary steps accept pause and percent strings, and always end at 100', () => {
+  const steps = (s: string) => parseConfigText(`${MINIMAL}canary:\n  steps: ${s}\n`, 'ccom.yaml').canary.steps;
+  assert.deepEqual(steps('[10, 50]'), [10, 50, 100]);
+  assert.deepEqual(steps('[10%, pause]'), [10, 'pause', 100]);
+  assert.deepEqual(steps('[25, 100, pause]'), [25, 100, 'pause']);
+  assert.deepEqual(problems(`${MINIMAL}canary:\n  steps: [10, 500, wait]\n`), [
+    'ccom.yaml: canary.steps[1]: got 500, expected a traffic percentage from 1 to 100, or pause',
+    'ccom.yaml: canary.steps[2]: got "wait", expected a traffic percentage from 1 to 100, or pause',
+  ]);
+});
+
+test('a bad duration names the key path, the value and the format', () => {
+  assert.deepEqual(problems(`${MINIMAL}health:\n  timeout: soon\n`), [
+    'ccom.yaml: health.timeout: got "soon", expected a duration like 500ms, 5s or 2m',
+  ]);
+});
+
+test('a bad strategy lists the choices', () => {
+  assert.deepEqual(problems(`${MINIMAL}strategy: purple\n`), [
+    'ccom.yaml: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
+  ]);
+});
+
+test('unknown keys are errors at every level, with the closest known key', () => {
+  assert.deepEqual(problems(`${MINIMAL}healthz:\n  path: /\n`), ['ccom.yaml: unknown key "healthz" at top level (did you mean "health"?)']);
+  assert.deepEqual(problems(`${MINIMAL}health:\n  intervall: 1s\n`), ['ccom.yaml: unknown key "intervall" in health (did you mean "interval"?)']);
+  assert.deepEqual(problems(`${MINIMAL}gates:\n  - name: t\n    run: x\n    requird: false\n`), [
+    'ccom.yaml: unknown key "requird" in gates[0] (did you mean "required"?)',
+  ]);
+  assert.deepEqual(problems(`${MINIMAL}port: 3000\n`), ['ccom.yaml: unknown key "port" at top level (did you mean "proxy.port"?)']);
+  assert.deepEqual(problems(`${MINIMAL}flavour: vanilla\n`), ['ccom.yaml: unknown key "flavour" at top level']);
+});
+
+test('missing, empty and mistyped values say what was found', () => {
+  assert.deepEqual(problems('start: node server.js\n'), [
+    'ccom.yaml: app: missing, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+  ]);
+  assert.deepEqual(problems('app:\nstart: node server.js\n'), [
+    'ccom.yaml: app: got an empty value, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+  ]);
+  assert.deepEqual(problems('app: My_Shop\nstart: "  "\n'), [
+    'ccom.yaml: app: got "My_Shop", expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+    'ccom.yaml: start: got "  ", expected a shell command that starts the app, like "node server.js"',
+  ]);
+  assert.deepEqual(problems(`${MINIMAL}instances: 100\nproxy:\n  port: 70000\nhealth: /healthz\n`), [
+    'ccom.yaml: instances: got 100, expected a whole number from 1 to 64',
+    'ccom.yaml: health: got "/healthz", expected a mapping with keys path, interval, timeout',
+    'ccom.yaml: proxy.port: got 70000, expected a port number from 0 to 65535 (0 picks a free port)',
+  ]);
+  assert.deepEqual(problems('- app: shop\n'), ['ccom.yaml: got [{"app":"shop"}], expected a mapping of keys like app: and start:']);
+});
+
+test('every problem is reported at once, one per line', () => {
+  const lines = problems('app: Shop\nstrategy: purple\nhealthz: 1\nhealth:\n  timeout: soon\n');
+  assert.equal(lines.length, 5, lines.join('\n'));
+  assert.ok(lines.includes('ccom.yaml: start: missing, expected a shell command that starts the app, like "node server.js"'));
+  assert.ok(lines.every((l) => l.startsWith('ccom.yaml: ')));
+});
+
+test('cross-key checks: unique gate names, proxy and monitoring on different ports', () => {
+  assert.deepEqual(problems(`${MINIMAL}gates:\n  - {name: test, run: a}\n  - {name: test, run: b}\n`), [
+    'ccom.yaml: gates[1].name: got "test", expected a name not used by an earlier gate',
+  ]);
+  assert.deepEqual(problems(`${MINIMAL}proxy:\n  port: 9000\nmonitoring:\n  port: 9000\n`), [
+    'ccom.yaml: monitoring.port: got 9000, expected a port other than proxy.port (9000)',
+  ]);
+});
+
+test('paths must stay inside the app directory', () => {
+  assert.deepEqual(problems(`${MINIMAL}shared: [../elsewhere, /var/data]\n`), [
+    'ccom.yaml: shared[0]: got "../elsewhere", expected a relative path inside the app directory, like data',
+    'ccom.yaml: shared[1]: got "/var/data", expected a relative path inside the app directory, like data',
+  ]);
+});
+
+test('parseConfig accepts already-parsed documents and labels messages with the file name', () => {
+  assert.equal(parseConfig({ app: 'a', start: 'b', instances: 3 }, '/some/dir/ccom.json').instances, 3);
+  assert.throws(() => parseConfig({ app: 'a', start: 'b', instances: '3' }, '/some/dir/ccom.json'), {
+    message: 'ccom.json: instances: got "3", expected a whole number from 1 to 64',
+  });
+});
+
+test('loadConfig: missing config says to run ccom init', () => {
+  const dir = tempDir();
+  try {
+    assert.throws(() => loadConfig(dir), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.equal(err.message, `no ccom.yaml in ${dir}`);
+      assert.equal(err.fix, 'run `ccom init` to create one');
+      return true;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfig: broken YAML names the line and column', () => {
+  const dir = tempDir();
+  try {
+    fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: shop\nstart: node server.js\nhealth:\n\tpath: /\n');
+    assert.throws(() => loadConfig(dir), (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /^ccom\.yaml line 4, column 1: Tabs are not allowed as indentation/);
+      assert.doesNotMatch(err.message, /\n\s+at /); // no stack
+      return true;
+    });
+    fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: shop\napp: other\n');
+    assert.throws(() => loadConfig(dir), { message: /^ccom\.yaml line 2, column 1: Map keys must be unique/ });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfig: an empty or comment-only file gets a clear message', () => {
+  const dir = tempDir();
+  try {
+    fs.writeFileSync(path.join(dir, 'ccom.yaml'), '# nothing yet\n');
+    assert.throws(() => loadConfig(dir), { message: 'ccom.yaml is empty' });
+    fs.rmSync(path.join(dir, 'ccom.yaml'));
+    fs.writeFileSync(path.join(dir, 'ccom.json'), '  \n');
+    assert.throws(() => loadConfig(dir), { message: 'ccom.json is empty' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfig: ccom.json is accepted, and broken JSON names the position', () => {
+  const dir = tempDir();
+  try {
+    const file = path.join(dir, 'ccom.json');
+    fs.writeFileSync(file, JSON.stringify({ app: 'shop', start: 'node server.js', health: { timeout: '5s' } }, null, 2));
+    const loaded = loadConfig(dir);
+    assert.equal(loaded.file, file);
+    assert.equal(loaded.appDir, dir);
+    assert.equal(loaded.config.health.timeoutMs, 5000);
+
+    fs.writeFileSync(file, '{\n  "app": "shop"\n  "start": "x"\n}\n');
+    assert.throws(() => loadConfig(dir), { message: /^ccom\.json line 3, column 3: / });
+    fs.writeFileSync(file, '{"app": "shop", "strategy": "purple", "start": "x"}');
+    assert.throws(() => loadConfig(dir), {
+      message: 'ccom.json: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadConfig prefers ccom.yaml, then ccom.yml, then ccom.json', () => {
+  const dir = tempDir();
+  try {
+    fs.writeFileSync(path.join(dir, 'ccom.json'), JSON.stringify({ app: 'from-json', start: 'x' }));
+    assert.equal(loadConfig(dir).config.app, 'from-json');
+    fs.writeFileSync(path.join(dir, 'ccom.yml'), 'app: from-yml\nstart: x\n');
+    assert.equal(loadConfig(dir).config.app, 'from-yml');
+    fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: from-yaml\nstart: x\n');
+    assert.equal(loadConfig(dir).config.app, 'from-yaml');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

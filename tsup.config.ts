@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+
+// Two entry points: the CLI (commands are imported lazily, so esbuild splits them into chunks
+// that load only when used) and the agent, a separate long-running process per app.
+export default defineConfig({
+  entry: { cli: 'src/cli/main.ts', agent: 'src/agent/main.ts' },
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  define: { __CCOM_VERSION__: JSON.stringify(version) },
+  // Runtime dependencies stay in node_modules (better-sqlite3 is native).
+  external: ['better-sqlite3', 'undici', 'zod', 'yaml', 'commander', 'picocolors'],
+});
