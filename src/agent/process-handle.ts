@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { processRunning } from '../gates/process-group.js';
 
 /**
  * A running instance process, either spawned by this agent or adopted after an agent restart.
@@ -87,12 +88,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processRunning(pid);
 }
 
 /** True when `pid` is an instance this app's agent started (its environment carries the id). */

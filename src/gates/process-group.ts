@@ -50,3 +50,14 @@ export async function terminateGroup(pgid: number, graceMs: number): Promise<voi
   }
   signalGroup(pgid, 'SIGKILL');
 }
+
+/** True while `pid` runs; a zombie (exited, never reaped by an init that does not reap) is gone. */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = procStat(String(pid));
+  return stat === undefined ? true : stat.state !== 'Z';
+}

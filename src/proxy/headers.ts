@@ -37,7 +37,7 @@ export function forwardRequestHeaders(req: IncomingMessage): ForwardHeaders {
     if (REQUEST_DROP.has(lower)) {
       if (lower === 'transfer-encoding') hasBody = true;
       else if (lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-      else if (lower === 'connection') connection = value;
+      else if (lower === 'connection' && !isPlainConnection(value)) connection = value;
       continue;
     }
     if (isProxyHeader(lower)) continue;
@@ -50,6 +50,12 @@ export function forwardRequestHeaders(req: IncomingMessage): ForwardHeaders {
   headers.push('x-forwarded-proto', 'http');
   if (host !== undefined) headers.push('x-forwarded-host', host);
   return { headers: connection === undefined ? headers : dropConnectionTokens(headers, connection), hasBody };
+}
+
+/** The common `Connection: keep-alive` / `close`, which names no other header to drop. */
+function isPlainConnection(value: string): boolean {
+  const lower = value.toLowerCase();
+  return lower === 'keep-alive' || lower === 'close';
 }
 
 /** Lower-case header names a `Connection` header marks as hop-by-hop, beyond close/keep-alive. */
@@ -85,7 +91,10 @@ export function forwardResponseHeaders(raw: Buffer[]): string[] {
     const name = (raw[i] as Buffer).toString('latin1');
     const lower = name.toLowerCase();
     if (RESPONSE_DROP.has(lower)) {
-      if (lower === 'connection') connection = (raw[i + 1] as Buffer).toString('latin1');
+      if (lower === 'connection') {
+        const value = (raw[i + 1] as Buffer).toString('latin1');
+        if (!isPlainConnection(value)) connection = value;
+      }
       continue;
     }
     if (isProxyHeader(lower)) continue;

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+export interface TimedRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** From spawn to exit, as a user timing the command would see it. */
+  wallMs: number;
+}
+
+/** Runs a real process to completion and times it; output is collected, never shown. */
+export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.on('error', reject);
+    // 'exit' rather than 'close': a daemon the command leaves behind may hold the pipes open.
+    child.on('exit', (code) => {
+      const wallMs = performance.now() - started;
+      setImmediate(() => resolve({ code: code ?? -1, stdout, stderr, wallMs }));
+    });
+  });
+}
+
+/** Runs a command and fails loudly when it does not exit 0 (setup steps, not measurements). */
+export async function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<TimedRun> {
+  const run = await timedRun(cmd, args, env, cwd);
+  if (run.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${run.code}\n${run.stderr.slice(-2000)}${run.stdout.slice(-2000)}`);
+  return run;
+}
+
+/** Resident memory of a live process in MB, from /proc/<pid>/status (VmRSS, in kB). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pids whose working directory lies inside `dir`: the agent (cwd = app dir) and its instances
+ * (cwd = a release dir inside it). A last-resort cleanup that cannot touch anything else.
+ */
+export function pidsUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) found.push(pid);
+    } catch {
+      /* exited meanwhile, or not ours to read */
+    }
+  }
+  return found;
+}
+
+export function killPids(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

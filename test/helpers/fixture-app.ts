@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCcom } from './ccom.js';
+
+/** How a fixture release behaves: the failure modes a deploy must survive. */
+export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot';
+
+/**
+ * A real HTTP app in a temp dir. `/` answers `ok <version>`, `/healthz` 200; the mode makes it
+ * crash on boot, fail health checks forever, or pass health but fail the smoke test.
+ */
+export function serverSource(version: string, mode: AppMode): string {
+  return `
+const http = require('node:http');
+const MODE = ${JSON.stringify(mode)};
+const VERSION = ${JSON.stringify(version)};
+if (MODE === 'crash-on-boot') { console.error('boom: cannot connect to the database'); process.exit(1); }
+const server = http.createServer((req, res) => {
+  if (req.url === '/healthz') {
+    res.writeHead(MODE === 'never-healthy' ? 503 : 200);
+    return res.end(MODE === 'never-healthy' ? 'starting' : 'ok');
+  }
+  if (req.url.startsWith('/slow')) {
+    return setTimeout(() => { res.writeHead(200); res.end('slow ' + VERSION); }, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 500));
+  }
+  if (MODE === 'broken-page') { res.writeHead(500); return res.end('internal error ' + VERSION); }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end('ok ' + VERSION);
+});
+server.keepAliveTimeout = 5000;
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening', process.env.PORT, VERSION));
+if (MODE === 'crash-after-boot') setTimeout(() => process.exit(7), 1500);
+process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
+`;
+}
+
+export interface FixtureApp {
+  dir: string;
+  /** Rewrites the app's source: the next deploy makes a release of this version and mode. */
+  write(version: string, mode?: AppMode): void;
+  config(extra?: string): void;
+  /** Stops the agent and instances (by the agent's pid as a fallback) and removes the dir. */
+  cleanup(): Promise<void>;
+}
+
+export const BASE_CONFIG = `app: fixture
+start: node server.js
+instances: 2
+health:
+  path: /healthz
+  interval: 200ms
+  timeout: 5s
+smoke:
+  - path: /
+    status: 200
+    contains: ok
+proxy:
+  port: 0
+drainTimeout: 5s
+stopTimeout: 3s
+`;
+
+export function fixtureApp(version = 'v1'): FixtureApp {
+  const dir = mkdtempSync(join(tmpdir(), 'ccom-app-'));
+  const app: FixtureApp = {
+    dir,
+    write(v, mode = 'ok') {
+      writeFileSync(join(dir, 'server.js'), serverSource(v, mode));
+    },
+    config(extra = '') {
+      writeFileSync(join(dir, 'ccom.yaml'), BASE_CONFIG + extra);
+    },
+    async cleanup() {
+      if (existsSync(join(dir, '.ccom', 'agent.pid'))) {
+        const pid = Number(readFileSync(join(dir, '.ccom', 'agent.pid'), 'utf8'));
+        await runCcom(['down', '-C', dir]).catch(() => undefined);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already stopped by down */
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', version: '1.0.0', private: true }));
+  app.write(version);
+  app.config();
+  return app;
+}

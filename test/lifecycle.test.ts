@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
+import { get, runCcom } from './helpers/ccom.js';
+
+let app: FixtureApp;
+before(() => {
+  app = fixtureApp('v1');
+});
+after(() => app.cleanup());
+
+/** Running, not a zombie: orphans re-parented to this sandbox's init are never reaped. */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
+  const first = await runCcom(['deploy', '-C', app.dir, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const d1 = first.json.deployment;
+  assert.equal(d1.status, 'succeeded');
+  assert.match(first.stderr, /^🚀 CCOM DEPLOYMENT – Launching fixture with enterprise-grade deployment\.\.\./m);
+  assert.match(first.stderr, /^🎉 Your app is live at http:\/\/127\.0\.0\.1:\d+! All systems green\./m);
+  const url: string = d1.url;
+  assert.equal((await get(url)).body, 'ok v1');
+
+  await t.test('a redeploy switches traffic and stops the old set', async () => {
+    app.write('v2');
+    const second = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.json.deployment.previous, d1.release);
+    assert.equal(second.json.deployment.url, url, 'the public URL stays the same');
+    assert.equal((await get(url)).body, 'ok v2');
+    const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    assert.equal(status.live, second.json.deployment.release);
+    assert.deepEqual(status.releases.map((r: { id: string; weight: number }) => [r.id, r.weight]), [[second.json.deployment.release, 100]]);
+    assert.equal(status.releases[0].instances.length, 2);
+    const steps = second.json.deployment.steps.map((s: { name: string }) => s.name);
+    assert.deepEqual(steps.slice(-5), ['start', 'smoke:preview', 'switch', 'smoke:public', 'drain']);
+  });
+
+  await t.test('rollback brings the previous release back, checked first', async () => {
+    const rb = await runCcom(['rollback', '-C', app.dir, '--json']);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.equal(rb.json.deployment.release, d1.release);
+    assert.equal((await get(url)).body, 'ok v1');
+    const releases = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases;
+    const byId = Object.fromEntries(releases.map((r: { id: string; status: string }) => [r.id, r.status]));
+    assert.equal(byId[d1.release], 'live');
+    assert.equal(Object.values(byId).filter((s) => s === 'rolled_back').length, 1);
+    for (const r of releases) assert.match(r.digest, /^sha256:[0-9a-f]{64}$/);
+  });
+
+  await t.test('the agent killed with -9 comes back on the next command and re-adopts instances', async () => {
+    const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    const pids = before.releases[0].instances.map((i: { pid: number }) => i.pid);
+    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    process.kill(agentPid, 'SIGKILL');
+    while (pidAlive(agentPid)) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(fetch(url), 'nothing serves while the agent is gone');
+    for (const pid of pids) assert.ok(pidAlive(pid), `instance ${pid} survived the agent`);
+    const after = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    assert.equal(after.live, d1.release, 'routing state survived');
+    assert.deepEqual(after.releases[0].instances.map((i: { pid: number }) => i.pid).sort(), [...pids].sort(), 're-adopted, not restarted');
+    assert.equal((await get(url)).body, 'ok v1');
+    const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    assert.notEqual(newAgent, agentPid);
+  });
+
+  await t.test('an instance that crashes in service is restarted', async () => {
+    const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    const victim = status.releases[0].instances[0];
+    process.kill(victim.pid, 'SIGKILL');
+    let restarted;
+    for (let i = 0; i < 100 && !restarted; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+      restarted = now.releases[0].instances.find((x: { id: string; pid: number; healthy: boolean }) => x.id === victim.id && x.pid !== victim.pid && x.healthy);
+    }
+    assert.ok(restarted, 'the crashed instance came back with a new pid');
+    assert.equal(restarted.restarts, 1);
+    assert.equal((await get(url)).body, 'ok v1');
+  });
+
+  await t.test('down stops instances and agent, keeps history', async () => {
+    const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    const pids: number[] = status.releases[0].instances.map((i: { pid: number }) => i.pid);
+    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const down = await runCcom(['down', '-C', app.dir]);
+    assert.equal(down.code, 0, down.stderr);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of [...pids, agentPid]) assert.equal(pidAlive(pid), false, `pid ${pid} stopped`);
+    const releases = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases;
+    assert.equal(releases.length, 2);
+  });
+});
