@@ -1,0 +1,61 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killPids, pidsUnder, sleep, timedRun, type TimedRun } from './proc.js';
+
+/** The built CLI; CCOM_BIN points the benchmarks at another build (e.g. a snapshot of dist/). */
+export const CCOM_BIN = process.env.CCOM_BIN ?? fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
+
+const PLAIN = { CI: 'true', NO_COLOR: '1' };
+
+export interface StepDoc {
+  name: string;
+  status: string;
+  durationMs: number;
+}
+
+export interface DeploymentDoc {
+  status: string;
+  reason?: string;
+  url: string;
+  durationMs: number;
+  steps: StepDoc[];
+}
+
+export function ccom(args: string[]): Promise<TimedRun> {
+  return timedRun(process.execPath, [CCOM_BIN, ...args], PLAIN);
+}
+
+/** `ccom deploy --json`, timed around the process; throws unless the deployment succeeded. */
+export async function deployJson(dir: string): Promise<{ wallMs: number; doc: DeploymentDoc }> {
+  const run = await ccom(['deploy', '-C', dir, '--json']);
+  let doc: DeploymentDoc | undefined;
+  try {
+    doc = (JSON.parse(run.stdout) as { deployment: DeploymentDoc }).deployment;
+  } catch {
+    /* reported below */
+  }
+  if (!doc || doc.status !== 'succeeded') {
+    throw new Error(`ccom deploy failed (exit ${run.code}): ${doc?.reason ?? 'no JSON document'}\n${run.stderr.slice(-2000)}`);
+  }
+  return { wallMs: run.wallMs, doc };
+}
+
+export function agentPid(dir: string): number {
+  return Number(readFileSync(join(dir, '.ccom', 'agent.pid'), 'utf8').trim());
+}
+
+/**
+ * `ccom down`, then SIGKILL whatever still runs inside the app dir (agent or instances, by
+ * pid), then removes the dir: a failed benchmark must not leave processes behind.
+ */
+export async function teardownApp(dir: string): Promise<void> {
+  if (existsSync(join(dir, '.ccom'))) await ccom(['down', '-C', dir]).catch(() => undefined);
+  for (let i = 0; i < 20 && pidsUnder(dir).length > 0; i++) await sleep(100);
+  const left = pidsUnder(dir);
+  if (left.length > 0) {
+    console.error(`bench: ${left.length} process(es) still ran in ${dir} after ccom down; killing pids ${left.join(', ')}`);
+    killPids(left);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
