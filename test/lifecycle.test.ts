@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
@@ -79,6 +79,35 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.notEqual(newAgent, agentPid);
   });
 
+  await t.test('an instance that died while the agent was gone is started again', async () => {
+    const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    const [victim, survivor] = before.releases[0].instances;
+    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    process.kill(agentPid, 'SIGKILL');
+    process.kill(victim.pid, 'SIGKILL');
+    while (pidAlive(agentPid) || pidAlive(victim.pid)) await new Promise((r) => setTimeout(r, 20));
+    await runCcom(['status', '-C', app.dir, '--json']);
+    let now;
+    for (let i = 0; i < 50; i++) {
+      now = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+      if (now.releases[0].instances.every((x: { healthy: boolean }) => x.healthy)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const byId = Object.fromEntries(now.releases[0].instances.map((x: { id: string; pid: number }) => [x.id, x.pid]));
+    assert.equal(byId[survivor.id], survivor.pid, 'the live instance was adopted');
+    assert.ok(byId[victim.id] && byId[victim.id] !== victim.pid, 'the dead one was started again');
+    assert.equal((await get(url)).body, 'ok v1');
+  });
+
+  await t.test('the control socket is private and logs show instance output', async () => {
+    const mode = statSync(join(app.dir, '.ccom', 'agent.sock')).mode & 0o777;
+    assert.equal(mode, 0o600);
+    assert.equal(statSync(join(app.dir, '.ccom')).mode & 0o077, 0, '.ccom is private to the user');
+    const logs = await runCcom(['logs', '-C', app.dir]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /\[i-[0-9a-f]+\] listening \d+ v1/);
+  });
+
   await t.test('an instance that crashes in service is restarted', async () => {
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const victim = status.releases[0].instances[0];
@@ -90,7 +119,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
       restarted = now.releases[0].instances.find((x: { id: string; pid: number; healthy: boolean }) => x.id === victim.id && x.pid !== victim.pid && x.healthy);
     }
     assert.ok(restarted, 'the crashed instance came back with a new pid');
-    assert.equal(restarted.restarts, 1);
+    assert.ok(restarted.restarts >= 1);
     assert.equal((await get(url)).body, 'ok v1');
   });
 

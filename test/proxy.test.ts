@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
+import { latencyQuantile, latencyWindow } from '../src/proxy/router.js';
 import { deadPort, gate, startProxy, startUpstream, type TestUpstream } from './fixtures/proxy-servers.js';
 
 const client = new Agent({ connections: 32 });
@@ -257,6 +258,43 @@ test('counters count requests and upstream 5xx per release', { timeout: 20_000 }
   assert.deepEqual(statuses, [500, 503, 200, 404, 502]);
   assert.deepEqual(proxy.router.counters('r1'), { requests: 5, status5xx: 3, connectionErrors: 0 });
   assert.deepEqual(proxy.router.counters('unknown'), { requests: 0, status5xx: 0, connectionErrors: 0 });
+});
+
+test('latency: the histogram records time to the response head per release', { timeout: 20_000 }, async (t) => {
+  const app = await startUpstream('a1', (req, res) => {
+    if (req.url === '/fast') return void res.end('fast');
+    setTimeout(() => res.end('slow'), 120);
+  });
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); await app.kill(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [app.upstream] }]);
+  await get(`${proxy.url}/fast`);
+  const before = proxy.router.latency('r1');
+  for (let i = 0; i < 3; i++) await get(`${proxy.url}/slow`);
+  const window = latencyWindow(proxy.router.latency('r1'), before);
+  assert.equal(window.reduce((a, b) => a + b, 0), 3);
+  assert.ok((latencyQuantile(window, 0.5) ?? 0) >= 120, `p50 ${latencyQuantile(window, 0.5)}`);
+  assert.equal(latencyQuantile(proxy.router.latency('unknown'), 0.99), undefined);
+});
+
+test('an upstream dying mid-response cuts the client connection; HEAD passes through', { timeout: 20_000 }, async (t) => {
+  const app = await startUpstream('a1', (req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(200, { 'content-length': '42' }).end();
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('partial');
+    setTimeout(() => req.socket.destroy(), 20);
+  });
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); await app.kill(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [app.upstream] }]);
+
+  const head = await get(`${proxy.url}/`, { method: 'HEAD' });
+  assert.deepEqual([head.status, head.headers['content-length'], head.body], [200, '42', '']);
+  const res = await request(`${proxy.url}/`, { dispatcher: client });
+  assert.equal(res.statusCode, 200);
+  await assert.rejects(res.body.text());
+  assert.equal(proxy.router.counters('r1').connectionErrors, 1);
+  assert.equal(await proxy.router.waitDrained(['a1'], 2_000), true);
 });
 
 test('a client that aborts releases the upstream request and leaves the proxy working', { timeout: 20_000 }, async (t) => {

@@ -18,6 +18,8 @@ export interface DeploymentDoc {
   status: string;
   reason?: string;
   url: string;
+  startedAt: string;
+  finishedAt: string;
   durationMs: number;
   steps: StepDoc[];
 }
@@ -27,7 +29,16 @@ export function ccom(args: string[]): Promise<TimedRun> {
 }
 
 /** `ccom deploy --json`, timed around the process; throws unless the deployment succeeded. */
-export async function deployJson(dir: string): Promise<{ wallMs: number; doc: DeploymentDoc }> {
+export interface TimedDeploy {
+  wallMs: number;
+  /** Spawn until the pipeline's startedAt: Node startup, module load, config and flag parsing. */
+  startupMs: number;
+  /** The pipeline's finishedAt until the process exited: printing the result, closing handles. */
+  exitMs: number;
+  doc: DeploymentDoc;
+}
+
+export async function deployJson(dir: string): Promise<TimedDeploy> {
   const run = await ccom(['deploy', '-C', dir, '--json']);
   let doc: DeploymentDoc | undefined;
   try {
@@ -38,7 +49,12 @@ export async function deployJson(dir: string): Promise<{ wallMs: number; doc: De
   if (!doc || doc.status !== 'succeeded') {
     throw new Error(`ccom deploy failed (exit ${run.code}): ${doc?.reason ?? 'no JSON document'}\n${run.stderr.slice(-2000)}`);
   }
-  return { wallMs: run.wallMs, doc };
+  return {
+    wallMs: run.wallMs,
+    startupMs: Date.parse(doc.startedAt) - run.spawnedAt,
+    exitMs: run.exitedAt - Date.parse(doc.finishedAt),
+    doc,
+  };
 }
 
 export function agentPid(dir: string): number {

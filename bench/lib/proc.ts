@@ -7,12 +7,16 @@ export interface TimedRun {
   stderr: string;
   /** From spawn to exit, as a user timing the command would see it. */
   wallMs: number;
+  /** Epoch ms at spawn and at exit, to line up with timestamps the child reports itself. */
+  spawnedAt: number;
+  exitedAt: number;
 }
 
 /** Runs a real process to completion and times it; output is collected, never shown. */
 export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const spawnedAt = Date.now();
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -22,7 +26,8 @@ export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {
     // 'exit' rather than 'close': a daemon the command leaves behind may hold the pipes open.
     child.on('exit', (code) => {
       const wallMs = performance.now() - started;
-      setImmediate(() => resolve({ code: code ?? -1, stdout, stderr, wallMs }));
+      const exitedAt = Date.now();
+      setImmediate(() => resolve({ code: code ?? -1, stdout, stderr, wallMs, spawnedAt, exitedAt }));
     });
   });
 }

@@ -28,8 +28,12 @@ const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '�
 
 /** Prints one benchmark as a small aligned table, then its ratios and notes. */
 export function printResult(result: BenchResult): void {
-  const header = ['measure', 'median', 'p90', 'unit', 'n'];
-  const lines = result.rows.map((r) => [r.label, fmt(r.value ?? r.median), r.value === undefined ? fmt(r.p90) : '', r.unit, r.n === undefined ? '' : String(r.n)]);
+  // Single readings (memory) get a "value" column; distributions get median, p90 and n.
+  const single = result.rows.every((r) => r.value !== undefined);
+  const header = single ? ['measure', 'value', 'unit'] : ['measure', 'median', 'p90', 'unit', 'n'];
+  const lines = result.rows.map((r) =>
+    single ? [r.label, fmt(r.value), r.unit] : [r.label, fmt(r.value ?? r.median), fmt(r.p90), r.unit, r.n === undefined ? '' : String(r.n)],
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n## ${result.title}\n`);
@@ -38,7 +42,7 @@ export function printResult(result: BenchResult): void {
   for (const l of lines) console.log(row(l));
   if (result.ratios.length > 0) console.log('');
   for (const r of result.ratios) {
-    const value = r.value === null ? 'n/a' : `${r.value.toFixed(2)}×`;
+    const value = r.value === null ? 'n/a (peer skipped)' : `${r.value.toFixed(2)}×`;
     console.log(`ratio ${r.label}: ${value}${r.target ? `  (target ${r.target})` : ''}`);
   }
   for (const n of result.notes) console.log(`note: ${n}`);

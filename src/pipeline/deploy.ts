@@ -11,6 +11,7 @@ import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { pruneReleases } from './prune.js';
 import { specFor, specForStored } from './release-spec.js';
+import { interruptSteps } from './interrupt.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
 import { removeRelease, validate } from './validate.js';
@@ -55,6 +56,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
   const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
+  const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
     const strategy = resolveStrategy(strategyName);
@@ -98,6 +100,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     outcome = outcomeOf(err, changed);
     if (!opts.dryRun && changed) store.setReleaseStatus(releaseId, outcome.status === 'rolled_back' ? 'rolled_back' : 'failed');
   } finally {
+    stopInterrupts();
     unlock.release();
   }
   const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);

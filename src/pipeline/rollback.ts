@@ -11,6 +11,7 @@ import { newDeploymentId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { specForStored } from './release-spec.js';
+import { interruptSteps } from './interrupt.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
 
@@ -35,6 +36,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
+  const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
     if (!wanted) {
@@ -69,6 +71,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   } catch (err) {
     outcome = outcomeOf(err, changed);
   } finally {
+    stopInterrupts();
     unlock.release();
   }
   const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);

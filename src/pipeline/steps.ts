@@ -1,6 +1,14 @@
-import { messageOf } from '../errors.js';
+import { messageOf, UserError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import type { Emit, StepRecord } from './types.js';
+
+/** The user interrupted the deployment; it stops at the next step boundary. */
+export class Interrupted extends UserError {
+  constructor(message: string) {
+    super(message, { fix: 'deploy again when ready' });
+    this.name = 'Interrupted';
+  }
+}
 
 /** Context a step body can use to attach a message to its record. */
 export interface StepHandle {
@@ -21,7 +29,11 @@ export class Steps {
     private readonly deploymentId?: string,
   ) {}
 
+  /** Set by an interrupt (Ctrl-C): the next step fails instead of starting, so the strategy rolls back. */
+  interrupted: string | undefined;
+
   async run<T>(name: string, body: (step: StepHandle) => Promise<T>, opts: { required?: boolean } = {}): Promise<T | undefined> {
+    if (this.interrupted) throw new Interrupted(`${this.interrupted} before step ${name}`);
     const record: StepRecord = { name, status: 'running', startedAt: new Date().toISOString(), durationMs: 0 };
     const started = performance.now();
     this.emit({ type: 'step', step: { ...record } });

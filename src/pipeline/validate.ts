@@ -31,6 +31,12 @@ export interface ValidatedRelease {
  */
 export async function validate(input: ValidateInput): Promise<ValidatedRelease> {
   const { appDir, config, steps } = input;
+  if (config.migrations?.run || config.backup) {
+    // Running migrations safely needs the backup-and-restore path; until it exists, refuse rather than skip them.
+    throw new Blocked('migrations.run and backup are not supported by this version of ccom yet', {
+      fix: 'run migrations yourself before deploying and remove migrations.run / backup from ccom.yaml (migrations.check is supported)',
+    });
+  }
   for (const gate of config.gates) {
     await steps.run(`gate:${gate.name}`, (step) => runGate(appDir, gate).then((m) => step.message(m)), { required: gate.required });
   }

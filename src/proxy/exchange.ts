@@ -23,7 +23,6 @@ const CONNECTION_FAILURES = new Set([
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
 ]);
 
-
 /**
  * One client request on its way through the proxy, and the undici dispatch handler of its
  * current attempt. Uses undici's raw handler callbacks (onHeaders gets Buffers): the newer
@@ -41,6 +40,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private drainHooked = false;
   private release: CompiledRelease;
   private upstream: UpstreamState;
+  private readonly startedAt = performance.now();
 
   constructor(
     private readonly req: IncomingMessage,
@@ -59,7 +59,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Send the current attempt. The caller already counted the upstream as in flight. */
   start(): void {
-    this.release.counters.requests++;
+    this.release.stats.counters.requests++;
     this.upstream.pool.dispatch(
       { method: this.req.method ?? 'GET', path: this.path, headers: this.headers, body: this.hasBody ? this.req : null },
       this,
@@ -75,7 +75,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // interim 1xx: the final head follows
     this.gotResponse = true;
     this.resumeUpstream = resume;
-    if (statusCode >= 500) this.release.counters.status5xx++;
+    const stats = this.release.stats;
+    stats.latency.record(performance.now() - this.startedAt);
+    if (statusCode >= 500) stats.counters.status5xx++;
     if (this.clientGone) return true;
     try {
       this.res.writeHead(statusCode, forwardResponseHeaders(rawHeaders));
@@ -105,12 +107,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.settled) return;
-    if (this.clientGone) return this.settle();
-    this.release.counters.connectionErrors++;
+    if (!this.clientAlive()) return this.settle();
+    this.release.stats.counters.connectionErrors++;
     if (this.gotResponse || this.res.headersSent) {
       // Mid-body failure: the only honest signal left is cutting the client's connection.
       this.settle();
-      this.res.destroy(err);
+      this.res.destroy();
       return;
     }
     const failed: Target = { release: this.release, upstream: this.upstream };
@@ -134,6 +136,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.hasBody && (this.req.readableDidRead || this.req.destroyed)) return false;
     const code = errorCode(err);
     return code !== undefined && CONNECTION_FAILURES.has(code);
+  }
+
+  /** The close event may trail the upload error that tells undici the client left. */
+  private clientAlive(): boolean {
+    return !this.clientGone && !this.req.socket.destroyed;
   }
 
   private settle(): void {

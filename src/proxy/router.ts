@@ -4,12 +4,14 @@ import { DrainWaiters } from './drain-waiters.js';
 import { Exchange, type RetryPicker, type Target } from './exchange.js';
 import { NO_LIVE_RELEASE, respondText } from './failure.js';
 import { forwardRequestHeaders } from './headers.js';
-import { CompiledRelease, RoutingTable } from './routing-table.js';
+import { LatencyHistogram, LATENCY_BOUNDS_MS } from './latency.js';
+import { CompiledRelease, RoutingTable, type ReleaseStats } from './routing-table.js';
 import type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 import { UpstreamState } from './upstream-state.js';
 
 export type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 export { createProxyServer } from './server.js';
+export { LATENCY_BOUNDS_MS, latencyQuantile, latencyWindow } from './latency.js';
 
 function freezeRoute(route: ReleaseRoute): ReleaseRoute {
   if (!Number.isFinite(route.weight) || route.weight < 0) {
@@ -32,7 +34,7 @@ function queryOf(url: string | undefined): string {
 export class Router {
   private current = new RoutingTable([], []);
   private readonly upstreams = new Map<string, UpstreamState>();
-  private readonly releaseCounters = new Map<string, ReleaseCounters>();
+  private readonly releaseStats = new Map<string, ReleaseStats>();
   private readonly drains = new DrainWaiters((id) => this.inFlight(id));
   private readonly onUpstreamIdle = (): void => this.drains.notify();
   private readonly retryPublic: RetryPicker = (failed) => this.publicRetryTarget(failed);
@@ -47,7 +49,7 @@ export class Router {
       ids.add(route.id);
     }
     const compiled = routes.map(
-      (route) => new CompiledRelease(route, route.upstreams.map((u) => this.stateOf(u)), this.countersOf(route.id)),
+      (route) => new CompiledRelease(route, route.upstreams.map((u) => this.stateOf(u)), this.statsOf(route.id)),
     );
     this.current = new RoutingTable(Object.freeze(routes), compiled);
   }
@@ -117,8 +119,16 @@ export class Router {
 
   /** A snapshot of a release's counters (zeros for a release never routed to). */
   counters(releaseId: string): ReleaseCounters {
-    const counters = this.releaseCounters.get(releaseId);
+    const counters = this.releaseStats.get(releaseId)?.counters;
     return counters === undefined ? { requests: 0, status5xx: 0, connectionErrors: 0 } : { ...counters };
+  }
+
+  /**
+   * A snapshot of a release's time-to-response-head histogram (buckets of LATENCY_BOUNDS_MS,
+   * cumulative since start); read windows with latencyWindow and quantiles with latencyQuantile.
+   */
+  latency(releaseId: string): number[] {
+    return this.releaseStats.get(releaseId)?.latency.snapshot() ?? new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
   }
 
   /** Close every pool; pending waitDrained calls settle with the current state. */
@@ -163,13 +173,13 @@ export class Router {
     return state;
   }
 
-  private countersOf(releaseId: string): ReleaseCounters {
-    let counters = this.releaseCounters.get(releaseId);
-    if (counters === undefined) {
-      counters = { requests: 0, status5xx: 0, connectionErrors: 0 };
-      this.releaseCounters.set(releaseId, counters);
+  private statsOf(releaseId: string): ReleaseStats {
+    let stats = this.releaseStats.get(releaseId);
+    if (stats === undefined) {
+      stats = { counters: { requests: 0, status5xx: 0, connectionErrors: 0 }, latency: new LatencyHistogram() };
+      this.releaseStats.set(releaseId, stats);
     }
-    return counters;
+    return stats;
   }
 
   /** A bug in the proxy must cost one request, never the agent process. */

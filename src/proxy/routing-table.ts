@@ -1,7 +1,14 @@
+import type { LatencyHistogram } from './latency.js';
 import type { ReleaseCounters, ReleaseRoute } from './types.js';
 import type { UpstreamState } from './upstream-state.js';
 
-/** A release as the hot path sees it: resolved upstream states and its live counters. */
+/** What the router measures per release; it outlives table swaps. */
+export interface ReleaseStats {
+  counters: ReleaseCounters;
+  latency: LatencyHistogram;
+}
+
+/** A release as the hot path sees it: resolved upstream states and its live stats. */
 export class CompiledRelease {
   /** Smooth weighted round robin state (nginx's algorithm). */
   current = 0;
@@ -10,7 +17,7 @@ export class CompiledRelease {
   constructor(
     readonly route: ReleaseRoute,
     readonly upstreams: readonly UpstreamState[],
-    readonly counters: ReleaseCounters,
+    readonly stats: ReleaseStats,
   ) {}
 
   get id(): string {

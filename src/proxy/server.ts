@@ -25,12 +25,16 @@ function refuseUpgrade(_req: http.IncomingMessage, socket: Duplex): void {
 
 /** The public listener: node:http tuned for long keep-alive, every request routed by `router`. */
 export function createProxyServer(router: Router): http.Server {
-  const server = http.createServer((req, res) => router.handle(req, res));
+  const server = http.createServer(
+    {
+      // Must exceed keepAliveTimeout, or node may drop a reused connection mid-head.
+      headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000,
+      // Uploads and long polls may take as long as they need; the upstream decides.
+      requestTimeout: 0,
+    },
+    (req, res) => router.handle(req, res),
+  );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  // Must exceed keepAliveTimeout, or node drops a reused connection mid-head.
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-  // Uploads and long polls may take as long as they need; the upstream decides.
-  server.requestTimeout = 0;
   server.on('upgrade', refuseUpgrade);
   return server;
 }

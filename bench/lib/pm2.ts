@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive, killPids, sleep, timedRun, type TimedRun } from './proc.js';
+
+const CANDIDATES = [
+  process.env.PM2_BIN,
+  fileURLToPath(new URL('../../node_modules/.bin/pm2', import.meta.url)),
+  '/tmp/pm2-bench/node_modules/.bin/pm2',
+];
+
+/** The PM2 CLI to compare against: PM2_BIN, the repo's devDependency, or /tmp/pm2-bench. */
+export function findPm2(): string | undefined {
+  return CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
+}
+
+/** The version of the PM2 package behind `bin`, read from its package.json (no daemon needed). */
+export function pm2Version(bin: string): string | undefined {
+  try {
+    const pkg = join(dirname(realpathSync(bin)), '..', 'package.json');
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export function pm2SkipLine(what: string): string {
+  return `skip: ${what} — pm2 not found (set PM2_BIN, add pm2 as a devDependency, or \`npm install --prefix /tmp/pm2-bench pm2@7.0.4\`)`;
+}
+
+/**
+ * PM2 with its own PM2_HOME in a temp dir, so the benchmark never touches the user's ~/.pm2 or
+ * a daemon someone else runs. Every PM2 command, even `--version`, starts this home's daemon.
+ */
+export class PrivatePm2 {
+  readonly home = realpathSync(mkdtempSync(join(tmpdir(), 'ccom-bench-pm2-')));
+
+  constructor(readonly bin: string) {}
+
+  /** `env` reaches the apps `pm2 start` launches (PM2 passes the CLI's environment on). */
+  run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<TimedRun> {
+    return timedRun(this.bin, args, { ...env, PM2_HOME: this.home, NO_COLOR: '1' });
+  }
+
+  async mustRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<TimedRun> {
+    const run = await this.run(args, env);
+    if (run.code !== 0) throw new Error(`pm2 ${args.join(' ')} exited ${run.code}\n${run.stderr.slice(-2000)}${run.stdout.slice(-2000)}`);
+    return run;
+  }
+
+  daemonPid(): number | undefined {
+    const file = join(this.home, 'pm2.pid');
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+  }
+
+  /** `pm2 kill`, then SIGKILL the daemon and app pids this home recorded, then remove the home. */
+  async stop(): Promise<void> {
+    const daemon = this.daemonPid();
+    const apps = this.appPids();
+    if (daemon !== undefined) await this.run(['kill']).catch(() => undefined);
+    const left = [daemon, ...apps].filter((p): p is number => p !== undefined && isAlive(p));
+    if (left.length > 0) {
+      await sleep(500);
+      killPids(left.filter(isAlive));
+    }
+    rmSync(this.home, { recursive: true, force: true });
+  }
+
+  private appPids(): number[] {
+    const dir = join(this.home, 'pids');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()))
+      .filter((p) => Number.isInteger(p) && p > 0);
+  }
+}

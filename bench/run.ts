@@ -1,0 +1,53 @@
+/**
+ * Runs every benchmark one after another (never in parallel: they would measure each other),
+ * prints each table as it finishes and writes all results to bench/results.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, release, type } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { agentMemory } from './agent-memory.js';
+import { coldStart } from './cold-start.js';
+import { deployOverhead } from './deploy-overhead.js';
+import { CCOM_BIN } from './lib/ccom.js';
+import { findPm2, pm2Version } from './lib/pm2.js';
+import { printResult, type BenchResult } from './lib/report.js';
+
+const BENCHMARKS: Array<[string, () => Promise<BenchResult>]> = [
+  ['cold-start', coldStart],
+  ['deploy-overhead', deployOverhead],
+  ['agent-memory', agentMemory],
+];
+
+const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
+
+async function main(): Promise<void> {
+  const results: BenchResult[] = [];
+  const failures: Array<{ name: string; error: string }> = [];
+  for (const [name, bench] of BENCHMARKS) {
+    const started = performance.now();
+    try {
+      const result = await bench();
+      printResult(result);
+      console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      results.push(result);
+    } catch (err) {
+      console.error(`\n${name} could not run: ${err instanceof Error ? err.message : String(err)}`);
+      failures.push({ name, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const pm2 = findPm2();
+  const doc = {
+    command: 'npm run bench',
+    generatedAt: new Date().toISOString(),
+    machine: { node: process.version, os: `${type()} ${release()}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+    ccomBin: CCOM_BIN,
+    pm2: pm2 ? { bin: pm2, version: pm2Version(pm2) ?? 'unknown' } : null,
+    results,
+    failures,
+  };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`\nwrote ${RESULTS_FILE}`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+void main();

@@ -1,0 +1,46 @@
+/**
+ * Fixed log-scale latency histogram: bucket i counts responses that took at most
+ * LATENCY_BOUNDS_MS[i]; the last bucket counts everything slower than the last bound.
+ * Buckets grow by 15%, so a quantile read from it overstates the true value by at most 15%.
+ */
+const FIRST_BOUND_MS = 0.5;
+const GROWTH = 1.15;
+const BUCKETS = 90; // 0.5 ms · 1.15^89 ≈ 120 s
+
+export const LATENCY_BOUNDS_MS: readonly number[] = Array.from({ length: BUCKETS }, (_, i) => FIRST_BOUND_MS * GROWTH ** i);
+const LOG_GROWTH = Math.log(GROWTH);
+
+export class LatencyHistogram {
+  private readonly counts = new Float64Array(BUCKETS + 1);
+
+  record(ms: number): void {
+    const index = ms <= FIRST_BOUND_MS ? 0 : Math.ceil(Math.log(ms / FIRST_BOUND_MS) / LOG_GROWTH - 1e-9);
+    this.counts[index < BUCKETS ? index : BUCKETS]! += 1;
+  }
+
+  /** Cumulative-since-start counts; subtract two snapshots to get a window. */
+  snapshot(): number[] {
+    return Array.from(this.counts);
+  }
+}
+
+/** Bucket-wise `later - earlier`: the responses recorded between two snapshots. */
+export function latencyWindow(later: readonly number[], earlier: readonly number[]): number[] {
+  return later.map((count, i) => count - (earlier[i] ?? 0));
+}
+
+/**
+ * The latency (ms, a bucket's upper bound) under which a fraction `q` (0–1) of the responses
+ * fall; undefined without responses, Infinity when it lies beyond the last bound.
+ */
+export function latencyQuantile(counts: readonly number[], q: number): number | undefined {
+  const total = counts.reduce((sum, c) => sum + c, 0);
+  if (total === 0) return undefined;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] ?? 0;
+    if (seen >= rank) return LATENCY_BOUNDS_MS[i] ?? Infinity;
+  }
+  return Infinity;
+}
