@@ -3,15 +3,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { latencyQuantile, latencyWindow } from '../src/proxy/router.js';
 import { deadPort, gate, startProxy, startUpstream, type TestUpstream } from './fixtures/proxy-servers.js';
 
 const client = new Agent({ connections: 32 });
 after(() => client.close());
 
-async function get(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
-  const res = await request(url, { dispatcher: client, method: (init.method ?? 'GET') as 'GET', body: init.body, headers: init.headers });
+async function get(url: string, init: { method?: Dispatcher.HttpMethod; body?: string; headers?: Record<string, string> } = {}) {
+  const res = await request(url, { dispatcher: client, method: init.method ?? 'GET', body: init.body, headers: init.headers });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
@@ -323,9 +323,9 @@ test('sustained load: 2,000 keep-alive requests while the table swaps every 50 m
   const apps: TestUpstream[] = await Promise.all(['b1', 'b2', 'g1', 'g2'].map((id) => startUpstream(id)));
   const proxy = await startProxy();
   t.after(async () => { await proxy.close(); for (const app of apps) await app.kill(); });
-  const [b1, b2, g1, g2] = apps.map((a) => a.upstream) as [typeof apps[0]['upstream'], typeof apps[0]['upstream'], typeof apps[0]['upstream'], typeof apps[0]['upstream']];
-  const blue = { id: 'blue', weight: 100, upstreams: [b1, b2] };
-  const green = { id: 'green', weight: 100, upstreams: [g1, g2] };
+  const upstreams = apps.map((a) => a.upstream);
+  const blue = { id: 'blue', weight: 100, upstreams: upstreams.slice(0, 2) };
+  const green = { id: 'green', weight: 100, upstreams: upstreams.slice(2) };
   let flip = false;
   proxy.router.setTable([blue]);
   const swapper = setInterval(() => {

@@ -45,11 +45,12 @@ export function forwardRequestHeaders(req: IncomingMessage): ForwardHeaders {
     else if (lower === 'content-length' && value !== '0') hasBody = true;
     headers.push(name, value);
   }
+  const forwarded = connection === undefined ? headers : dropConnectionTokens(headers, connection);
   const client = req.socket.remoteAddress ?? 'unknown';
-  headers.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
-  headers.push('x-forwarded-proto', 'http');
-  if (host !== undefined) headers.push('x-forwarded-host', host);
-  return { headers: connection === undefined ? headers : dropConnectionTokens(headers, connection), hasBody };
+  forwarded.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  forwarded.push('x-forwarded-proto', 'http');
+  if (host !== undefined) forwarded.push('x-forwarded-host', host);
+  return { headers: forwarded, hasBody };
 }
 
 /** The common `Connection: keep-alive` / `close`, which names no other header to drop. */

@@ -23,8 +23,8 @@ function freezeRoute(route: ReleaseRoute): ReleaseRoute {
 
 /** The query string of `url` (with its `?`), or '' when it has none. */
 function queryOf(url: string | undefined): string {
-  const at = url === undefined ? -1 : url.indexOf('?');
-  return at < 0 || url === undefined ? '' : url.slice(at);
+  const at = url?.indexOf('?') ?? -1;
+  return at < 0 ? '' : (url as string).slice(at);
 }
 
 /**
