@@ -4,7 +4,7 @@ import { Store } from '../store/index.js';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
-import { claimPidFile, releasePidFile } from './singleton.js';
+import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
 
 /**
  * The per-app agent: owns the public port (ccom's proxy), supervises instances and answers the
@@ -28,11 +28,14 @@ async function main(): Promise<void> {
   const shutdown = (code: number) => {
     core.supervisor.close();
     control.close();
-    releasePidFile(paths.pidFile);
-    try {
-      unlinkSync(paths.socket);
-    } catch {
-      /* already gone */
+    // The socket and pid file belong to whichever agent owns the pid file now.
+    if (ownsPidFile(paths.pidFile)) {
+      releasePidFile(paths.pidFile);
+      try {
+        unlinkSync(paths.socket);
+      } catch {
+        /* already gone */
+      }
     }
     store.close();
     process.exit(code);
@@ -54,6 +57,14 @@ async function main(): Promise<void> {
     control.listen(paths.socket, () => ready());
   });
   chmodSync(paths.socket, 0o600);
+  // Should another agent ever win the pid file (a start race), this one steps aside: the
+  // winner adopts the instances, and two agents never fight over one app.
+  setInterval(() => {
+    if (!ownsPidFile(paths.pidFile)) {
+      log('another agent owns this app now; exiting and leaving the instances to it');
+      shutdown(0);
+    }
+  }, 2000).unref();
   log(`agent ${process.pid} ready for ${appDir} on ${paths.socket}`);
 }
 

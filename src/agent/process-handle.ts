@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { processRunning } from '../gates/process-group.js';
+import { groupAlive, processRunning } from '../gates/process-group.js';
 
 /**
  * A running instance process, either spawned by this agent or adopted after an agent restart.
@@ -22,7 +22,7 @@ export function spawnInstance(opts: { command: string; cwd: string; env: NodeJS.
   const fd = openSync(opts.logFile, 'a', 0o600);
   let child;
   try {
-    child = spawn('sh', ['-c', opts.command], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', fd, fd] });
+    child = spawn('sh', ['-c', execIfSimple(opts.command)], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }
@@ -64,13 +64,13 @@ function handle(pid: number, exited: Promise<string>, alive: () => boolean): Pro
     exited,
     alive,
     async stop(graceMs) {
-      if (!alive()) return;
+      // Even when the leader is gone, other members of its group (a shell's children) may
+      // survive it and hold the port: the whole group is stopped.
       signalGroup(pid, 'SIGTERM');
-      const killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(killTimer);
-      // The shell may have left children in the group: make sure none survive.
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && (alive() || groupAlive(pid))) await sleep(25);
       signalGroup(pid, 'SIGKILL');
+      if (alive()) await exited;
     },
   };
 }
@@ -99,4 +99,16 @@ export function isOurInstance(pid: number, instanceId: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `exec` makes the app itself the instance's process (pid, signals, CPU and memory) instead of a
+ * shell waiting on it; only for simple commands, where it cannot skip anything that follows.
+ */
+export function execIfSimple(command: string): string {
+  return /^[^;&|()`\n]+$/.test(command.trim()) && !/^exec\s/.test(command.trim()) ? `exec ${command.trim()}` : command;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

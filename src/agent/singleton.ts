@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { pidAlive } from './process-handle.js';
 
 /**
@@ -7,27 +7,35 @@ import { pidAlive } from './process-handle.js';
  */
 export function claimPidFile(pidFile: string): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
+    // Written aside then hard-linked into place: the pid file appears atomically with its content,
+    // so a racing agent never reads it empty and mistakes it for a stale one.
+    const staged = `${pidFile}.${process.pid}`;
+    writeFileSync(staged, String(process.pid), { mode: 0o600 });
     try {
-      const fd = openSync(pidFile, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      linkSync(staged, pidFile);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(pidFile, 'utf8').trim());
       if (holder && holder !== process.pid && pidAlive(holder) && isAgentProcess(holder)) return false;
       unlinkSync(pidFile);
+    } finally {
+      unlinkSync(staged);
     }
   }
   return false;
 }
 
-export function releasePidFile(pidFile: string): void {
+export function ownsPidFile(pidFile: string): boolean {
   try {
-    if (Number(readFileSync(pidFile, 'utf8').trim()) === process.pid) unlinkSync(pidFile);
+    return Number(readFileSync(pidFile, 'utf8').trim()) === process.pid;
   } catch {
-    /* already gone */
+    return false;
   }
+}
+
+export function releasePidFile(pidFile: string): void {
+  if (ownsPidFile(pidFile)) unlinkSync(pidFile);
 }
 
 /** A recycled pid could belong to anything; only a process running our agent counts. */

@@ -16,6 +16,8 @@ export interface AssembleReleaseOptions {
   artifacts?: string[];
   /** Paths kept across releases: linked to the app dir's own copy, never copied. */
   shared: string[];
+  /** Paths never copied into a release (e.g. the env file: secrets stay out of releases). */
+  exclude?: string[];
 }
 
 export interface AssembledRelease {
@@ -116,7 +118,7 @@ export async function assembleRelease(opts: AssembleReleaseOptions): Promise<Ass
     });
   }
   // Never copy ccom's own state, nor the release being built (when releases live inside the app dir).
-  const excluded = ['.git', '.ccom', ...shared];
+  const excluded = ['.git', '.ccom', ...shared, ...(opts.exclude ?? []).map((p) => insideAppDir(p, 'excluded path'))];
   const releaseParent = path.relative(appDir, path.dirname(releaseDir));
   if (releaseParent !== '' && !releaseParent.startsWith('..') && !path.isAbsolute(releaseParent)) {
     excluded.push(releaseParent.split(path.sep).join('/'));

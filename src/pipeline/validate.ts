@@ -49,7 +49,7 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
   const dir = join(input.releasesDir, input.releaseId);
   try {
     const release = await steps.must('release', async (step) => {
-      const made = await assembleRelease({ appDir, releaseDir: dir, artifacts: config.build?.artifacts, shared: config.shared });
+      const made = await assembleRelease({ appDir, releaseDir: dir, artifacts: config.build?.artifacts, shared: config.shared, exclude: config.env.file ? [config.env.file] : [] });
       step.message(`${made.files} files, ${(made.bytes / 1e6).toFixed(1)} MB, ${made.digest.slice(0, 19)}…`);
       return made;
     });

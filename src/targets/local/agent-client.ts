@@ -8,9 +8,15 @@ export interface AgentErrorBody {
 
 /** An error the agent answered with (a failed boot, a port in use); carries its detail. */
 export class AgentError extends Error {
+  /** Output shown under the failure (an instance's last log lines). */
+  readonly detail: string | undefined;
+  readonly fix: string | undefined;
+
   constructor(readonly status: number, readonly body: AgentErrorBody['error']) {
     super(body.message);
     this.name = 'AgentError';
+    this.detail = body.detail;
+    this.fix = body.fix;
   }
 }
 
