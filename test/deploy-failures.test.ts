@@ -254,6 +254,10 @@ describe('deploys on a fresh app', () => {
       for (const [name, text] of [['deploy stdout', run.stdout], ['deploy stderr', run.stderr], ['status', status.stdout + status.stderr]]) {
         assert.ok(!text?.includes(secret), `the secret appears in ${name}`);
       }
+      // The instance gets the value; the release directory does not hold the env file.
+      const pid = status.json.releases[0].instances[0].pid;
+      assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`SECRET_TOKEN=${secret}`), 'the instance has the variable');
+      assert.ok(!existsSync(join(app.dir, '.ccom', 'releases', doc.release, '.env.production')), 'the env file was copied into the release');
       // The agent may still hold recent writes in the WAL: both files make up the database.
       for (const file of ['state.db', 'state.db-wal']) {
         const path = join(app.dir, '.ccom', file);
