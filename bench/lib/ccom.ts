@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killPids, pidsUnder, sleep, timedRun, type TimedRun } from './proc.js';
+import { killPids, pidsUnder, sleep, timedRun, type RunOptions, type TimedRun } from './proc.js';
 
 /** The built CLI; CCOM_BIN points the benchmarks at another build (e.g. a snapshot of dist/). */
 export const CCOM_BIN = process.env.CCOM_BIN ?? fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
@@ -24,8 +24,8 @@ export interface DeploymentDoc {
   steps: StepDoc[];
 }
 
-export function ccom(args: string[]): Promise<TimedRun> {
-  return timedRun(process.execPath, [CCOM_BIN, ...args], PLAIN);
+export function ccom(args: string[], opts: RunOptions = {}): Promise<TimedRun> {
+  return timedRun(process.execPath, [CCOM_BIN, ...args], PLAIN, opts);
 }
 
 /** `ccom deploy --json`, timed around the process; throws unless the deployment succeeded. */
@@ -66,7 +66,7 @@ export function agentPid(dir: string): number {
  * pid), then removes the dir: a failed benchmark must not leave processes behind.
  */
 export async function teardownApp(dir: string): Promise<void> {
-  if (existsSync(join(dir, '.ccom'))) await ccom(['down', '-C', dir]).catch(() => undefined);
+  if (existsSync(join(dir, '.ccom'))) await ccom(['down', '-C', dir], { cleanup: true }).catch(() => undefined);
   for (let i = 0; i < 20 && pidsUnder(dir).length > 0; i++) await sleep(100);
   const left = pidsUnder(dir);
   if (left.length > 0) {

@@ -2,6 +2,8 @@
  * Cleanups for everything a benchmark starts. They run in the benchmark's `finally`, and also
  * on Ctrl-C, so an interrupted run leaves no agent, instance or PM2 daemon behind.
  */
+import { interrupt } from './proc.js';
+
 const pending = new Set<() => Promise<void>>();
 let hooked = false;
 
@@ -12,6 +14,7 @@ export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         console.error(`\n${signal}: stopping what the benchmark started…`);
+        interrupt();
         void runAll().finally(() => process.exit(130));
       });
     }

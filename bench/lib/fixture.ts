@@ -1,6 +1,7 @@
 import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertNotInterrupted } from './proc.js';
 
 /** A tiny real HTTP app (CommonJS, no dependencies): `/` answers `ok`, `/healthz` 200, SIGTERM drains. */
 const SERVER = `const http = require('node:http');
@@ -29,7 +30,8 @@ monitoring:
 `;
 
 /** Creates the fixture app in a fresh temp dir (resolved, so /proc cwd matching is exact). */
-export function makeFixtureApp(prefix = 'ccom-bench-'): string {
+export function makeFixtureApp(prefix = 'ccom-bench-app-'): string {
+  assertNotInterrupted('a fixture app');
   const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
   writeFileSync(join(dir, 'server.js'), SERVER);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench', version: '1.0.0', private: true }));

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive, killPids, sleep, timedRun, type TimedRun } from './proc.js';
+import { assertNotInterrupted, killPids, pidsWithEnv, sleep, timedRun, type TimedRun } from './proc.js';
 
 const CANDIDATES = [
   process.env.PM2_BIN,
@@ -34,9 +34,12 @@ export function pm2SkipLine(what: string): string {
  * a daemon someone else runs. Every PM2 command, even `--version`, starts this home's daemon.
  */
 export class PrivatePm2 {
-  readonly home = realpathSync(mkdtempSync(join(tmpdir(), 'ccom-bench-pm2-')));
+  readonly home: string;
 
-  constructor(readonly bin: string) {}
+  constructor(readonly bin: string) {
+    assertNotInterrupted('a PM2 home');
+    this.home = realpathSync(mkdtempSync(join(tmpdir(), 'ccom-bench-pm2home-')));
+  }
 
   /** `env` reaches the apps `pm2 start` launches (PM2 passes the CLI's environment on). */
   run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<TimedRun> {
@@ -54,25 +57,20 @@ export class PrivatePm2 {
     return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
   }
 
-  /** `pm2 kill`, then SIGKILL the daemon and app pids this home recorded, then remove the home. */
+  /**
+   * `pm2 kill`, then SIGKILL whatever still runs with this PM2_HOME: the daemon, workers, or a
+   * daemon still starting when a run was interrupted (so it had no pid file or title yet).
+   */
   async stop(): Promise<void> {
-    const daemon = this.daemonPid();
-    const apps = this.appPids();
-    if (daemon !== undefined) await this.run(['kill']).catch(() => undefined);
-    const left = [daemon, ...apps].filter((p): p is number => p !== undefined && isAlive(p));
-    if (left.length > 0) {
-      await sleep(500);
-      killPids(left.filter(isAlive));
+    const ours = () => pidsWithEnv(`PM2_HOME=${this.home}`);
+    // Any PM2 command starts a daemon when none runs; do not start one just to kill it.
+    if (ours().length > 0) {
+      await timedRun(this.bin, ['kill'], { PM2_HOME: this.home }, { cleanup: true }).catch(() => undefined);
     }
+    for (let i = 0; i < 10 && ours().length > 0; i++) await sleep(100);
+    killPids(ours());
+    await sleep(300); // a detached daemon spawned just before the interrupt may appear late
+    killPids(ours());
     rmSync(this.home, { recursive: true, force: true });
-  }
-
-  private appPids(): number[] {
-    const dir = join(this.home, 'pids');
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.pid'))
-      .map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()))
-      .filter((p) => Number.isInteger(p) && p > 0);
   }
 }

@@ -35,6 +35,8 @@ async function handle(core: AgentCore, req: IncomingMessage, res: ServerResponse
       return sendJson(res, 200, { pid: process.pid, appDir: core.appDir });
     case 'GET /v1/status':
       return sendJson(res, 200, core.status());
+    case 'GET /v1/metrics':
+      return sendJson(res, 200, core.metrics());
     case 'POST /v1/listen': {
       const { host, port } = await readJson<{ host: string; port: number }>(req);
       return sendJson(res, 200, { url: await core.listen(host, port) });

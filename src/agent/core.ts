@@ -1,6 +1,7 @@
 import { loadEnvFile } from '../gates/env.js';
 import { createProxyServer } from '../proxy/server.js';
-import { Router } from '../proxy/router.js';
+import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
+import type { MetricsSnapshot } from '../analysis/metrics.js';
 import type { Store } from '../store/index.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
 import type { InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
@@ -83,6 +84,15 @@ export class AgentCore {
       weights: this.routing.getWeights(),
       instances: this.supervisor.list().map((i) => i.info()),
     };
+  }
+
+  /** Counters and latency histograms of every release in the routing table. */
+  metrics(): MetricsSnapshot {
+    const releases: MetricsSnapshot['releases'] = {};
+    for (const route of this.router.table()) {
+      releases[route.id] = { ...this.router.counters(route.id), latency: this.router.latency(route.id) };
+    }
+    return { at: Date.now(), boundsMs: [...LATENCY_BOUNDS_MS], releases };
   }
 
   async stopEverything(): Promise<void> {

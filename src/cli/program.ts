@@ -36,6 +36,8 @@ export async function runProgram(argv: string[], version: string): Promise<void>
   command('rollback', 'move traffic back to the previous (or named) release')
     .argument('[release]', 'release id from `ccom releases`')
     .action((release, opts, cmd: Command) => runCommand('rollback', cmd));
+  command('promote', 'continue a paused canary').action((opts, cmd: Command) => runCommand('promote', cmd));
+  command('abort', 'abort a running canary or rolling deploy and roll back').action((opts, cmd: Command) => runCommand('abort', cmd));
   command('logs', 'instance output')
     .option('-f, --follow', 'keep printing new output')
     .option('--release <id>', 'only this release (default: the live one)')

@@ -30,6 +30,8 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   releases: () => import('./commands/releases.js'),
   rollback: () => import('./commands/rollback.js'),
   logs: () => import('./commands/logs.js'),
+  promote: () => import('./commands/promote.js'),
+  abort: () => import('./commands/abort.js'),
   down: () => import('./commands/down.js'),
 };
 

@@ -142,14 +142,18 @@ export const configSchema = section({
   })
     .transform(({ steps, interval }) => ({ steps, intervalMs: interval }))
     .prefault({}),
-  rolling: section({ batch: int(1, 64).default(1) }).prefault({}),
+  rolling: section({ batch: int(1, 64).default(1), interval: duration.default(2000) })
+    .transform(({ batch, interval }) => ({ batch, intervalMs: interval }))
+    .prefault({}),
   analysis: section({
     maxErrorRate: fraction.default(0.01),
     maxLatencyP99: duration.default(500),
     maxLatencyRatio: leaf('a number above 0, like 1.5', (v) => (typeof v === 'number' && v > 0 ? v : undefined)).default(1.5),
     minRequests: int(0, 1_000_000_000, 'a whole number of requests, like 20').default(20),
+    inconclusiveTimeout: duration.default(60_000),
+    onInconclusive: z.enum(['rollback', 'promote'], { error: 'rollback or promote' }).default('rollback'),
   })
-    .transform(({ maxLatencyP99, ...rest }) => ({ ...rest, maxLatencyP99Ms: maxLatencyP99 }))
+    .transform(({ maxLatencyP99, inconclusiveTimeout, ...rest }) => ({ ...rest, maxLatencyP99Ms: maxLatencyP99, inconclusiveTimeoutMs: inconclusiveTimeout }))
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
   monitoring: section({ port: port.default(9464) }).prefault({}),

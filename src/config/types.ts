@@ -35,8 +35,17 @@ export interface Config {
   smoke: SmokeCheck[];
   strategy: StrategyName;
   canary: { steps: CanaryStep[]; intervalMs: number };
-  rolling: { batch: number };
-  analysis: { maxErrorRate: number; maxLatencyP99Ms: number; maxLatencyRatio: number; minRequests: number };
+  /** `intervalMs`: how long each batch must stay healthy (and pass analysis) before the next. */
+  rolling: { batch: number; intervalMs: number };
+  analysis: {
+    maxErrorRate: number;
+    maxLatencyP99Ms: number;
+    maxLatencyRatio: number;
+    minRequests: number;
+    /** How long a step may stay inconclusive (too little traffic) before `onInconclusive` applies. */
+    inconclusiveTimeoutMs: number;
+    onInconclusive: 'rollback' | 'promote';
+  };
   proxy: { host: string; port: number };
   monitoring: { port: number };
   alerts: { webhook?: string };

@@ -11,6 +11,7 @@ import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { pruneReleases } from './prune.js';
 import { specFor, specForStored } from './release-spec.js';
+import { storeControl } from './control.js';
 import { interruptSteps } from './interrupt.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
@@ -92,6 +93,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         running,
         steps,
         emit: opts.emit,
+        control: storeControl(store, id),
       });
       store.markLive(releaseId);
       pruneReleases(store);

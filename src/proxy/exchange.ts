@@ -51,6 +51,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     release: CompiledRelease,
     upstream: UpstreamState,
     private readonly pickRetry: RetryPicker,
+    /** A `set-cookie` value added to the response (sticky canary assignment), if any. */
+    private readonly setCookie?: string,
   ) {
     this.release = release;
     this.upstream = upstream;
@@ -80,7 +82,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode >= 500) stats.counters.status5xx++;
     if (this.clientGone) return true;
     try {
-      this.res.writeHead(statusCode, forwardResponseHeaders(rawHeaders));
+      const headers = forwardResponseHeaders(rawHeaders);
+      if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
+      this.res.writeHead(statusCode, headers);
     } catch (err) {
       // node:http rejects a header value undici let through; the head was not sent, so say so.
       // Never retry: the upstream did answer, just not in a form we can pass on.

@@ -5,7 +5,7 @@ import { Exchange, type RetryPicker, type Target } from './exchange.js';
 import { NO_LIVE_RELEASE, respondText } from './failure.js';
 import { forwardRequestHeaders } from './headers.js';
 import { LatencyHistogram, LATENCY_BOUNDS_MS } from './latency.js';
-import { CompiledRelease, RoutingTable, type ReleaseStats } from './routing-table.js';
+import { CompiledRelease, RoutingTable, STICKY_BUCKETS, type ReleaseStats } from './routing-table.js';
 import type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 import { UpstreamState } from './upstream-state.js';
 
@@ -19,6 +19,17 @@ function freezeRoute(route: ReleaseRoute): ReleaseRoute {
   }
   const upstreams = route.upstreams.map((u) => Object.freeze({ id: u.id, host: u.host, port: u.port }));
   return Object.freeze({ id: route.id, weight: route.weight, upstreams: Object.freeze(upstreams) as Upstream[] });
+}
+
+const STICKY_COOKIE = 'ccom_bucket';
+const STICKY_PATTERN = /(?:^|;\s*)ccom_bucket=(\d{1,5})(?:;|$)/;
+
+/** The client's sticky bucket, when it sent a valid one. */
+function bucketFromCookie(cookie: string | undefined): number | undefined {
+  if (cookie === undefined) return undefined;
+  const match = STICKY_PATTERN.exec(cookie);
+  const bucket = match ? Number(match[1]) : NaN;
+  return bucket >= 0 && bucket < STICKY_BUCKETS ? bucket : undefined;
 }
 
 /** The query string of `url` (with its `?`), or '' when it has none. */
@@ -64,7 +75,9 @@ export class Router {
    */
   handle(req: IncomingMessage, res: ServerResponse): void {
     try {
-      const release = this.current.pickRelease();
+      const table = this.current;
+      if (table.split) return this.handleSplit(table, req, res);
+      const release = table.pickRelease();
       const upstream = release?.pickUpstream();
       if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
       this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic);
@@ -94,6 +107,20 @@ export class Router {
     } catch (err) {
       this.failInternally(res, err);
     }
+  }
+
+  /**
+   * During a split a client keeps its release: its `ccom_bucket` cookie names a bucket of the
+   * weight line. A new client is placed by weighted round robin (exact shares even without
+   * cookies) and given a bucket inside its release's share.
+   */
+  private handleSplit(table: RoutingTable, req: IncomingMessage, res: ServerResponse): void {
+    const bucket = bucketFromCookie(req.headers.cookie);
+    const release = bucket === undefined ? table.pickRelease() : table.pickByBucket(bucket);
+    const upstream = release?.pickUpstream();
+    if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
+    const cookie = bucket === undefined ? `${STICKY_COOKIE}=${table.bucketFor(release)}; Path=/; Max-Age=86400; SameSite=Lax; HttpOnly` : undefined;
+    this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, cookie);
   }
 
   /** Requests currently in flight to an upstream (counted from the moment it is picked). */
@@ -142,11 +169,11 @@ export class Router {
 
   private forward(
     req: IncomingMessage, res: ServerResponse, path: string,
-    release: CompiledRelease, upstream: UpstreamState, retry: RetryPicker,
+    release: CompiledRelease, upstream: UpstreamState, retry: RetryPicker, setCookie?: string,
   ): void {
     const { headers, hasBody } = forwardRequestHeaders(req);
     upstream.begin();
-    new Exchange(req, res, path, headers, hasBody, release, upstream, retry).start();
+    new Exchange(req, res, path, headers, hasBody, release, upstream, retry, setCookie).start();
   }
 
   private publicRetryTarget(failed: Target): Target | undefined {

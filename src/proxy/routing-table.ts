@@ -47,6 +47,9 @@ export class CompiledRelease {
   }
 }
 
+/** Resolution of sticky assignment: a client's cookie holds one of these buckets. */
+export const STICKY_BUCKETS = 10_000;
+
 /** One immutable routing table; Router swaps whole tables so a request sees exactly one. */
 export class RoutingTable {
   /** Releases that take public traffic: weight > 0 and at least one upstream. */
@@ -81,6 +84,37 @@ export class RoutingTable {
     }
     if (best !== undefined) best.current -= this.liveWeight;
     return best;
+  }
+
+  /** More than one release takes traffic: a canary or rolling split, where clients are kept sticky. */
+  get split(): boolean {
+    return this.live.length > 1;
+  }
+
+  /**
+   * The release owning a client's bucket (0 ≤ bucket < BUCKETS): buckets are laid over the live
+   * releases in table order by weight, so a client keeps its release while weights stay put and
+   * a canary's clients stay on it as its share grows.
+   */
+  pickByBucket(bucket: number): CompiledRelease | undefined {
+    let edge = (bucket / STICKY_BUCKETS) * this.liveWeight;
+    for (const release of this.live) {
+      edge -= release.weight;
+      if (edge < 0) return release;
+    }
+    return this.live[this.live.length - 1];
+  }
+
+  /** A random bucket inside `release`'s share, for a client seen for the first time. */
+  bucketFor(release: CompiledRelease): number {
+    let start = 0;
+    for (const r of this.live) {
+      if (r === release) break;
+      start += r.weight;
+    }
+    const from = Math.ceil((start / this.liveWeight) * STICKY_BUCKETS);
+    const to = Math.floor(((start + release.weight) / this.liveWeight) * STICKY_BUCKETS);
+    return to > from ? from + Math.floor(Math.random() * (to - from)) : from;
   }
 
   /** A live release other than `excluded`, chosen by weight (rare path: retries only). */

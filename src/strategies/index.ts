@@ -1,10 +1,12 @@
 import type { StrategyName } from '../config/types.js';
 import { Blocked } from '../pipeline/failures.js';
 import { blueGreen } from './blue-green.js';
+import { canary } from './canary.js';
+import { rolling } from './rolling.js';
 import { recreate } from './recreate.js';
 import type { Strategy } from './types.js';
 
-const available: Partial<Record<StrategyName, Strategy>> = { 'blue-green': blueGreen, recreate };
+const available: Partial<Record<StrategyName, Strategy>> = { 'blue-green': blueGreen, recreate, canary, rolling };
 
 /** Finds a strategy by name; one this version cannot run blocks the deploy before anything changes. */
 export function resolveStrategy(name: StrategyName): Strategy {

@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import type { DeployControl } from '../pipeline/control.js';
 import type { Steps } from '../pipeline/steps.js';
 import type { Emit } from '../pipeline/types.js';
 import type { InstanceInfo, ReleaseSpec, Target } from '../targets/types.js';
@@ -14,6 +15,8 @@ export interface StrategyContext {
   running: InstanceInfo[];
   steps: Steps;
   emit: Emit;
+  /** `ccom promote` / `ccom abort` from another terminal (strategies that pause). */
+  control?: DeployControl;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface ProbeRequest {
   path: string;
 }
 
+import type { MetricsSnapshot } from '../analysis/metrics.js';
+
 export interface Target {
   readonly name: string;
   /**
@@ -69,6 +71,8 @@ export interface Target {
   /** A request through the public URL, as a user would send it. */
   publicRequest(req: ProbeRequest): Promise<ProbeResponse>;
   publicUrl(): string | null;
+  /** Per-release request counters and latency histograms of public traffic, cumulative. */
+  metrics(): Promise<MetricsSnapshot>;
   status(): Promise<TargetStatus>;
   /** Stop everything this target runs for the app. */
   down(): Promise<void>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCcom } from './ccom.js';
 
 /** How a fixture release behaves: the failure modes a deploy must survive. */
-export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot';
+export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300';
 
 /**
  * A real HTTP app in a temp dir. `/` answers `ok <version>`, `/healthz` 200; the mode makes it
@@ -15,6 +15,7 @@ export function serverSource(version: string, mode: AppMode): string {
 const http = require('node:http');
 const MODE = ${JSON.stringify(mode)};
 const VERSION = ${JSON.stringify(version)};
+let served = 0;
 if (MODE === 'crash-on-boot') { console.error('boom: cannot connect to the database'); process.exit(1); }
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
@@ -25,6 +26,11 @@ const server = http.createServer((req, res) => {
     return setTimeout(() => { res.writeHead(200); res.end('slow ' + VERSION); }, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 500));
   }
   if (MODE === 'broken-page') { res.writeHead(500); return res.end('internal error ' + VERSION); }
+  // flaky-20 fails one request in five once it takes traffic (smoke and health checks pass).
+  if (MODE === 'flaky-20' && req.headers['user-agent'] !== 'ccom-smoke' && ++served % 5 === 0) { res.writeHead(500); return res.end('flaky ' + VERSION); }
+  if (MODE === 'slow-300' && req.headers['user-agent'] !== 'ccom-smoke') {
+    return setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok ' + VERSION); }, 300);
+  }
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ' + VERSION);
 });

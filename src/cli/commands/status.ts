@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
+import { readControl } from '../../pipeline/control.js';
 import { Store } from '../../store/index.js';
 import { LocalTarget } from '../../targets/local/local-target.js';
 import { localPaths } from '../../targets/local/paths.js';
@@ -16,6 +17,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const live = store.liveRelease();
   const running = store.runningDeployment();
   const lock = store.lockHolder();
+  const paused = running ? (readControl(store, running.id).paused ?? null) : null;
   store.close();
   const target = new LocalTarget(ctx.appDir);
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
@@ -26,7 +28,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     url: status.url,
     live: live?.id ?? null,
     releases: releasesOf(status),
-    deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, lock: lock ?? null } : null,
+    deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
   };
   if (!ctx.json) printHuman(ctx, doc);
   ctx.result(doc, status.url ?? '');

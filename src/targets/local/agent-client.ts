@@ -31,7 +31,13 @@ export function socketRequest(
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
-      { socketPath, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      {
+        socketPath,
+        method,
+        path,
+        // Preview requests reach the app with this agent string, so apps can tell smoke tests apart.
+        headers: payload ? { 'user-agent': 'ccom-smoke', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : { 'user-agent': 'ccom-smoke' },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

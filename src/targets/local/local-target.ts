@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import type { MetricsSnapshot } from '../../analysis/metrics.js';
 import type { InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
 import { callAgent, socketRequest } from './agent-client.js';
 import { ensureAgent } from './ensure-agent.js';
@@ -63,6 +64,10 @@ export class LocalTarget implements Target {
 
   publicUrl(): string | null {
     return this.url;
+  }
+
+  metrics(): Promise<MetricsSnapshot> {
+    return this.call<MetricsSnapshot>('GET', '/v1/metrics');
   }
 
   async status(): Promise<TargetStatus> {

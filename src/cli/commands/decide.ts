@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { UserError } from '../../errors.js';
+import { readControl, sendDecision } from '../../pipeline/control.js';
+import { docFromRow } from '../../pipeline/doc-from-row.js';
+import { whoAmI } from '../../pipeline/ids.js';
+import { Store } from '../../store/index.js';
+import { localPaths } from '../../targets/local/paths.js';
+import type { CommandContext } from '../run.js';
+
+/**
+ * `ccom promote` / `ccom abort`: tells the running deployment (in another terminal) what to do,
+ * then waits for it to finish and reports its outcome with the same JSON and exit code.
+ */
+export async function decide(ctx: CommandContext, command: 'promote' | 'abort'): Promise<number> {
+  if (!existsSync(localPaths(ctx.appDir).stateDir)) throw new UserError('no deployment in progress: this app was never deployed', { fix: 'start one with `ccom deploy`' });
+  const store = Store.open(ctx.appDir);
+  try {
+    const running = store.runningDeployment();
+    if (!running) throw new UserError(`no deployment in progress to ${command}`, { fix: 'see `ccom status`; a canary with a `pause` step waits for promote' });
+    const control = readControl(store, running.id);
+    if (command === 'promote' && !control.paused) {
+      throw new UserError(`deployment ${running.id} is not paused (it is at step ${running.steps.at(-1)?.name ?? 'start'})`, {
+        fix: 'promote continues a canary waiting at a `pause` step; `ccom abort` stops one at any step',
+      });
+    }
+    const by = whoAmI();
+    sendDecision(store, running.id, { command, by });
+    store.audit(by, `deploy.${command}`, { deployment: running.id });
+    ctx.say(`${command === 'promote' ? '▶' : '■'} ${command} sent to deployment ${running.id}; waiting for it to finish…`);
+    for (;;) {
+      const row = store.getDeployment(running.id);
+      if (row && row.status !== 'running') {
+        const { doc, exitCode } = docFromRow(row);
+        const { kind: _kind, ...deployment } = doc;
+        ctx.say(`deployment ${doc.id}: ${doc.status}${doc.reason ? ` - ${doc.reason}` : ''}`);
+        ctx.result({ deployment }, doc.status === 'succeeded' ? (doc.url ?? '') : undefined);
+        return exitCode;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,60 @@
+import { blueGreen } from './blue-green.js';
+import { observe } from './observe.js';
+import { previousWeights, rollBack } from './roll-back.js';
+import { runSmoke, smokeChecks } from './smoke.js';
+import type { Strategy, StrategyContext } from './types.js';
+
+/**
+ * Replaces instances `rolling.batch` at a time: each new batch must be healthy, then stay healthy
+ * under its share of traffic for `rolling.interval` before old instances are drained. A failure
+ * anywhere restores the full old set and takes all traffic back.
+ */
+export const rolling: Strategy = {
+  name: 'rolling',
+  async run(ctx: StrategyContext) {
+    const { target, config, spec, steps, emit } = ctx;
+    if (!ctx.previous) {
+      emit({ type: 'info', message: 'first deploy: nothing to roll over, so it goes blue-green' });
+      return blueGreen.run(ctx);
+    }
+    const previous = ctx.previous;
+    const stable = previous.spec.id;
+    const total = config.instances;
+    const oldLeft = ctx.running.filter((i) => i.release === stable).map((i) => i.id);
+    const others = ctx.running.filter((i) => i.release !== stable && i.release !== spec.id).map((i) => i.id);
+    const newIds: string[] = [];
+    const share = () => (100 * newIds.length) / (newIds.length + oldLeft.length);
+    try {
+      while (newIds.length < total) {
+        const batch = Math.min(config.rolling.batch, total - newIds.length);
+        await steps.must(`roll:${newIds.length + batch}/${total}`, async (step) => {
+          const started = await target.startInstances(spec, batch);
+          newIds.push(...started.map((i) => i.id));
+          if (newIds.length === batch) {
+            await runSmoke(smokeChecks(config), (req) => target.preview(spec.id, req), 'preview, before any traffic');
+          }
+          const leaving = oldLeft.splice(0, batch);
+          await target.setWeights(oldLeft.length === 0 ? { [spec.id]: 100 } : { [spec.id]: share(), [stable]: 100 - share() });
+          await target.stopInstances(leaving, config.drainTimeoutMs);
+          const label = `with ${newIds.length} of ${total} instances replaced`;
+          const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds });
+          step.message(`${Math.round(share())}% of traffic on ${spec.id}; ${verdict}`);
+        });
+      }
+      await steps.must('smoke:public', async (step) => step.message(await runSmoke(smokeChecks(config), (req) => target.publicRequest(req), 'public URL')));
+    } catch (err) {
+      await rollBack(ctx, err, async () => {
+        // Old capacity first, then traffic, then the new instances go: users always have a full set.
+        const missing = total - oldLeft.length;
+        if (missing > 0) await target.startInstances(previous.spec, missing);
+        await target.setWeights(previousWeights(ctx));
+        await target.stopInstances(newIds, config.drainTimeoutMs);
+        return `${stable} restored to ${total} instance(s) with all traffic; new instances stopped`;
+      });
+    }
+    await steps.run('drain', async (step) => {
+      await target.stopInstances([...oldLeft, ...others], config.drainTimeoutMs);
+      step.message(`${oldLeft.length + others.length} leftover instance(s) stopped`);
+    });
+  },
+};
