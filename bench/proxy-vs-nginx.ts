@@ -5,29 +5,25 @@
  * `ccom deploy` starts, in front of its own instance) is measured once at the end.
  */
 import { rmSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { agentPid, deployJson, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { isMain } from './lib/main.js';
+import { pidsUnder } from './lib/proc.js';
 import { ratio, type BenchRatio, type BenchResult, type BenchRow } from './lib/report.js';
-import { cpuSeconds } from './peer/cpu.js';
 import { markdownTable, num } from './peer/markdown.js';
+import { bestOf, measureRun, type PeerProcesses, type PeerRun } from './peer/measure-http.js';
 import { findNginx, startNginx } from './peer/nginx.js';
 import { makeOriginApp, startOriginApp } from './peer/origin-app.js';
 import { startRouterProcess } from './peer/router.js';
-import { findWrk, runWrk, type WrkRun } from './peer/wrk.js';
+import { findWrk, runWrk } from './peer/wrk.js';
 
 const WARMUP_S = 3;
 const MEASURE_S = 10;
 const CONNECTIONS = 50;
 const ROUNDS = 2;
 
-/** A wrk run plus the CPU the proxy process(es) used per request during it (none for direct). */
-export interface PeerRun extends WrkRun {
-  proxyCpuUsPerRequest: number | null;
-}
-
-/** One peer's runs; `best` is the run with the highest req/s, reported whole (its own p50/p99). */
+/** One peer's runs; `best` is the run with the highest req/s. */
 export interface PeerMeasurement {
   key: 'direct' | 'nginx' | 'ccom-router' | 'ccom-agent';
   label: string;
@@ -44,30 +40,20 @@ export interface ProxyVsNginxResult extends BenchResult {
 interface Peer {
   measurement: PeerMeasurement;
   url: string;
-  /** The proxy's processes, whose CPU time is read around each run. */
-  proxyPids: number[];
+  procs: PeerProcesses;
 }
 
-function bestOf(runs: PeerRun[]): PeerRun | null {
-  return runs.reduce<PeerRun | null>((best, r) => (best === null || r.requestsPerSec > best.requestsPerSec ? r : best), null);
-}
-
-async function measure(wrk: string, url: string, proxyPids: number[]): Promise<PeerRun> {
-  const before = cpuSeconds(proxyPids);
-  const run = await runWrk(wrk, url, MEASURE_S, CONNECTIONS);
-  const used = cpuSeconds(proxyPids) - before;
-  return { ...run, proxyCpuUsPerRequest: proxyPids.length === 0 || run.requests === 0 ? null : (used * 1e6) / run.requests };
-}
+const peer = (key: PeerMeasurement['key'], label: string): PeerMeasurement => ({ key, label, runs: [], best: null });
 
 /** Warm-up (first round only), then `rounds` measurements per peer, interleaved: A B C, A B C. */
 async function measureInterleaved(wrk: string, peers: Peer[], rounds: number): Promise<void> {
   for (let round = 0; round < rounds; round++) {
-    for (const peer of peers) {
-      if (round === 0) await runWrk(wrk, peer.url, WARMUP_S, CONNECTIONS);
-      peer.measurement.runs.push(await measure(wrk, peer.url, peer.proxyPids));
+    for (const p of peers) {
+      if (round === 0) await runWrk(wrk, p.url, WARMUP_S, CONNECTIONS);
+      p.measurement.runs.push(await measureRun(wrk, p.url, MEASURE_S, CONNECTIONS, p.procs));
     }
   }
-  for (const peer of peers) peer.measurement.best = bestOf(peer.measurement.runs);
+  for (const p of peers) p.measurement.best = bestOf(p.measurement.runs);
 }
 
 /** Direct, nginx and ccom's Router, all in front of one instance of the bench app. */
@@ -81,24 +67,24 @@ async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMe
   try {
     const app = await startOriginApp(dir);
     stops.push(app.stop);
-    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, proxyPids: [], measurement: { key: 'direct', label: 'app directly (no proxy)', runs: [], best: null } }];
+    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, procs: { proxy: [], app: [app.pid] }, measurement: peer('direct', 'app directly (no proxy)') }];
+    const nginx = peer('nginx', 'nginx (1 worker, keepalive 64)');
     const nginxBin = findNginx();
-    const nginx: PeerMeasurement = { key: 'nginx', label: 'nginx (1 worker, keepalive 64)', runs: [], best: null };
     if (nginxBin) {
       const server = await startNginx(nginxBin, app.port);
       stops.push(server.stop);
-      peers.push({ url: `http://127.0.0.1:${server.port}/`, proxyPids: [server.pid], measurement: nginx });
+      peers.push({ url: `http://127.0.0.1:${server.port}/`, procs: { proxy: [server.pid], proxyChildren: true, app: [app.pid] }, measurement: nginx });
     } else {
       nginx.skipped = 'nginx not found (apt-get install nginx, or set NGINX_BIN)';
       notes.push(`skip: ${nginx.skipped}`);
     }
     const router = await startRouterProcess(app.port);
     stops.push(router.stop);
-    peers.push({ url: `http://127.0.0.1:${router.port}/`, proxyPids: [router.pid], measurement: { key: 'ccom-router', label: 'ccom proxy (Router, own process)', runs: [], best: null } });
+    const ccom = peer('ccom-router', 'ccom proxy (Router, own process)');
+    peers.push({ url: `http://127.0.0.1:${router.port}/`, procs: { proxy: [router.pid], app: [app.pid] }, measurement: ccom });
 
     await measureInterleaved(wrk, peers, ROUNDS);
-    const measured = peers.map((p) => p.measurement);
-    return nginx.skipped ? [measured[0]!, nginx, ...measured.slice(1)] : measured;
+    return [peers[0]!.measurement, nginx, ccom];
   } finally {
     await cleanup();
   }
@@ -111,9 +97,11 @@ async function measureDeployPath(wrk: string): Promise<PeerMeasurement> {
   try {
     const { doc } = await deployJson(dir);
     const url = `${doc.url.replace(/\/$/, '')}/`;
+    const agent = agentPid(dir);
     await runWrk(wrk, url, WARMUP_S, CONNECTIONS);
-    const runs = [await measure(wrk, url, [agentPid(dir)])];
-    return { key: 'ccom-agent', label: 'ccom agent (full deploy path, 1 run)', runs, best: bestOf(runs) };
+    const procs = { proxy: [agent], app: pidsUnder(dir).filter((pid) => pid !== agent) };
+    const runs = [await measureRun(wrk, url, MEASURE_S, CONNECTIONS, procs)];
+    return { ...peer('ccom-agent', 'ccom agent (full deploy path, 1 run)'), runs, best: bestOf(runs) };
   } finally {
     await teardown();
   }
@@ -142,20 +130,21 @@ function ratiosOf(peers: PeerMeasurement[]): BenchRatio[] {
   ];
 }
 
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+
 /** Runs the comparison; never asserts a speed, only reports. */
 export async function run(): Promise<ProxyVsNginxResult> {
   const wrk = findWrk();
   if (!wrk) throw new Error('wrk not found on PATH: install it (apt-get install wrk) to run this benchmark');
   const notes: string[] = [];
-  const loadBefore = loadavg()[0]!;
   const peers = await measureSameInstance(wrk, notes);
   peers.push(await measureDeployPath(wrk));
   const load = `wrk -t1 -c${CONNECTIONS} -d${MEASURE_S}s --latency, after a ${WARMUP_S} s warm-up`;
+  const measured = peers.filter((p) => p.best !== null);
   notes.push(
     `load: ${load}; direct, nginx and ccom proxy measured ${ROUNDS}× interleaved, best run (highest req/s) reported with its own p50/p99`,
     `${cpus().length} CPU cores: wrk, the proxy and the app share them, so a proxy's own CPU use costs throughput`,
-    `1-min load average ${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after (other programs running on the machine disturb req/s; CPU per request much less)`,
-    ...peers.filter((p) => p.best).map((p) => `${p.key}: ${p.runs.map((r) => num(r.requestsPerSec)).join(' / ')} req/s; errors ${p.runs.reduce((s, r) => s + r.non2xx + r.socketErrors, 0)}`),
+    ...measured.map((p) => `${p.key}: req/s per run ${p.runs.map((r) => num(r.requestsPerSec)).join(' / ')}; other CPU load per run ${p.runs.map((r) => pct(r.otherCpuShare)).join(' / ')}; errors ${p.runs.reduce((s, r) => s + r.non2xx + r.socketErrors, 0)}`),
   );
   return { name: 'proxy-vs-nginx', title: 'Proxy throughput: ccom vs nginx, same app instance', rows: rowsOf(peers), ratios: ratiosOf(peers), notes, peers, load };
 }
@@ -164,13 +153,11 @@ export async function run(): Promise<ProxyVsNginxResult> {
 export function printProxyVsNginx(result: ProxyVsNginxResult): void {
   const rows = result.peers.map((p) => {
     const b = p.best;
-    if (!b) return [p.label, 'skipped', '', '', '', '', ''];
-    const errors = p.runs.reduce((s, r) => s + r.non2xx + r.socketErrors, 0);
-    const runs = p.runs.map((r) => num(r.requestsPerSec)).join(' / ');
-    return [p.label, num(b.requestsPerSec), num(b.p50Ms, 2), num(b.p99Ms, 2), num(b.proxyCpuUsPerRequest, 1), runs, String(errors)];
+    if (!b) return [p.label, 'skipped', '', '', '', ''];
+    return [p.label, num(b.requestsPerSec), num(b.p50Ms, 2), num(b.p99Ms, 2), num(b.proxyCpuUsPerRequest, 1), pct(b.otherCpuShare)];
   });
   console.log(`\n## ${result.title}\n`);
-  console.log(markdownTable(['peer', 'req/s (best)', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'req/s per run', 'errors'], rows));
+  console.log(markdownTable(['peer', 'req/s (best of runs)', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'other CPU load'], rows));
   console.log('');
   for (const r of result.ratios) console.log(`- ${r.label}: ${r.value === null ? 'n/a' : `${r.value.toFixed(2)}×`}${r.target ? ` (target ${r.target})` : ''}`);
   for (const n of result.notes) console.log(`- ${n}`);

@@ -72,8 +72,9 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   rolling: { batch: 1, intervalMs: 2000 },
   analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback' },
   proxy: { host: '127.0.0.1', port: 8080 },
-  monitoring: { port: 9464 },
-  alerts: {},
+  monitoring: { port: 9464, business: [] },
+  alerts: { format: 'json', timeoutMs: 2000, retries: 2 },
+  limits: {},
   drainTimeoutMs: 30_000,
   stopTimeoutMs: 10_000,
 };
@@ -110,11 +111,11 @@ test('the full SPEC example resolves to milliseconds, fractions and renamed keys
     ],
     env: { file: '.env.production', required: ['DATABASE_URL'] },
     migrations: { check: 'npx prisma migrate status', run: 'npx prisma migrate deploy', timeoutMs: 600_000 },
-    backup: { run: 'cp data/app.db "$CCOM_BACKUP_DIR/"', restore: 'cp "$CCOM_BACKUP_DIR/app.db" data/' },
+    backup: { run: 'cp data/app.db "$CCOM_BACKUP_DIR/"', restore: 'cp "$CCOM_BACKUP_DIR/app.db" data/', keep: 5, restoreOnRollback: true },
     health: { path: '/healthz', intervalMs: 1000, timeoutMs: 30_000 },
     smoke: [{ path: '/', method: 'GET', status: 200, contains: 'Welcome' }],
     canary: { steps: [10, 50, 'pause', 100], intervalMs: 5000 },
-    alerts: { webhook: 'https://hooks.example.com/ccom' },
+    alerts: { webhook: 'https://hooks.example.com/ccom', format: 'json', timeoutMs: 2000, retries: 2 },
   });
 });
 
@@ -126,7 +127,7 @@ test('empty sections (YAML null) take their defaults', () => {
   const config = parseConfigText(`${MINIMAL}health:\nalerts:\ngates:\n`, 'ccom.yaml');
   assert.deepEqual(config.health, DEFAULTS.health);
   assert.deepEqual(config.gates, []);
-  assert.deepEqual(config.alerts, {});
+  assert.deepEqual(config.alerts, { format: 'json', timeoutMs: 2000, retries: 2 });
 });
 
 test('extra keys: drainTimeout and stopTimeout become milliseconds; numbers are milliseconds', () => {

@@ -80,15 +80,6 @@ export function rssMb(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Pids (other than ours) for which `matches` holds; processes that vanish mid-scan are skipped. */
 function scanProc(matches: (pid: number) => boolean): number[] {
   const found: number[] = [];

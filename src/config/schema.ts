@@ -42,6 +42,19 @@ const fraction = leaf('a percentage like 1% or a fraction like 0.01', parseFract
 
 const port = int(0, 65535, 'a port number from 0 to 65535 (0 picks a free port)');
 
+/** Sizes: 512MB, 1.5GB, 300KB (decimal units), or a number of bytes. */
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, k: 1e3, m: 1e6, g: 1e9 };
+const size = leaf('a size like 256MB or 1GB', (v) => {
+  if (typeof v === 'number' && v > 0) return v;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmg]?b?)$/i.exec(v.trim()) : null;
+  const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  return m && unit ? Math.round(Number(m[1]) * unit) : undefined;
+});
+
+const metricName = leaf('a metric name of lowercase letters, digits and _, like checkout', (v) =>
+  typeof v === 'string' && /^[a-z][a-z0-9_]*$/.test(v) ? v : undefined,
+);
+
 const bool = leaf('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
 
 /** Paths that must stay inside the app directory, because releases are built from it. */
@@ -129,7 +142,13 @@ export const configSchema = section({
   migrations: section({ check: command.optional(), run: command.optional(), timeout: duration.default(MINUTES_10) })
     .transform(({ check, run, timeout }) => ({ check, run, timeoutMs: timeout }))
     .optional(),
-  backup: section({ run: command, restore: command }).optional(),
+  backup: section({
+    run: command,
+    restore: command,
+    keep: int(1, 1000, 'how many backups to keep, like 5').default(5),
+    restoreOnRollback: bool.default(true),
+  }).optional(),
+  limits: section({ memory: size.optional() }).prefault({}),
   instances: int(1, 64).default(2),
   health: section({ path: urlPath.default('/'), interval: duration.default(1000), timeout: duration.default(30_000) })
     .transform(({ path: p, interval, timeout }) => ({ path: p, intervalMs: interval, timeoutMs: timeout }))
@@ -156,8 +175,25 @@ export const configSchema = section({
     .transform(({ maxLatencyP99, inconclusiveTimeout, ...rest }) => ({ ...rest, maxLatencyP99Ms: maxLatencyP99, inconclusiveTimeoutMs: inconclusiveTimeout }))
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
-  monitoring: section({ port: port.default(9464) }).prefault({}),
-  alerts: section({ webhook: webhookUrl.optional() }).prefault({}),
+  monitoring: section({
+    port: port.default(9464),
+    business: list(
+      section({
+        name: metricName,
+        path: urlPath,
+        method: leaf('an HTTP method like GET or POST', (v) => (typeof v === 'string' && /^[A-Za-z]+$/.test(v) ? v.toUpperCase() : undefined)).default('POST'),
+      }),
+      'a list of routes, each with name and path',
+    ).default([]),
+  }).prefault({}),
+  alerts: section({
+    webhook: webhookUrl.optional(),
+    format: z.enum(['json', 'slack'], { error: 'json or slack' }).default('json'),
+    timeout: duration.default(2000),
+    retries: int(0, 10).default(2),
+  })
+    .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }))
+    .prefault({}),
   drainTimeout: duration.default(30_000),
   stopTimeout: duration.default(10_000),
 }, 'a mapping of keys like app: and start:')

@@ -29,7 +29,10 @@ export interface Config {
   gates: Gate[];
   env: { file?: string; required: string[] };
   migrations?: { check?: string; run?: string; timeoutMs: number };
-  backup?: { run: string; restore: string };
+  /** `keep`: backups retained; `restoreOnRollback`: put the data back when a migrated release is rolled back. */
+  backup?: { run: string; restore: string; keep: number; restoreOnRollback: boolean };
+  /** Per instance: memory (bytes) is checked against free memory before a deploy and enforced while running. */
+  limits: { memory?: number };
   instances: number;
   health: { path: string; intervalMs: number; timeoutMs: number };
   smoke: SmokeCheck[];
@@ -47,8 +50,9 @@ export interface Config {
     onInconclusive: 'rollback' | 'promote';
   };
   proxy: { host: string; port: number };
-  monitoring: { port: number };
-  alerts: { webhook?: string };
+  /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */
+  monitoring: { port: number; business: { name: string; path: string; method: string }[] };
+  alerts: { webhook?: string; format: 'json' | 'slack'; timeoutMs: number; retries: number };
   /** How long an instance leaving the pool may take to finish its in-flight requests. */
   drainTimeoutMs: number;
   /** How long an instance has to exit after SIGTERM before SIGKILL. */

@@ -10,9 +10,11 @@ import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { pruneReleases } from './prune.js';
+import { recordOutcome } from './record.js';
 import { specFor, specForStored } from './release-spec.js';
 import { storeControl } from './control.js';
 import { interruptSteps } from './interrupt.js';
+import { dataAfterRollback, runMigrations } from './migrate.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
 import { removeRelease, validate } from './validate.js';
@@ -85,16 +87,22 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const running = (await target.status()).instances;
       const previous = live ? { spec: specForStored(opts.appDir, live).spec } : null;
       changed = true;
-      await strategy.run({
-        target,
-        config,
-        spec: specFor(releaseId, validated.dir, config, validated.env, validated.envFile),
-        previous,
-        running,
-        steps,
-        emit: opts.emit,
-        control: storeControl(store, id),
-      });
+      const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
+      const migration = await runMigrations(migrationCtx);
+      try {
+        await strategy.run({
+          target,
+          config,
+          spec: specFor(releaseId, validated.dir, config, validated.env, validated.envFile),
+          previous,
+          running,
+          steps,
+          emit: opts.emit,
+          control: storeControl(store, id),
+        });
+      } catch (err) {
+        throw await dataAfterRollback(migrationCtx, migration, err);
+      }
       store.markLive(releaseId);
       pruneReleases(store);
     }
@@ -106,11 +114,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     unlock.release();
   }
   const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
-  if (!opts.dryRun) {
-    const d = result.doc;
-    store.updateDeployment(id, { status: d.status, reason: d.reason ?? null, url: d.url, finishedAt: d.finishedAt, durationMs: d.durationMs });
-    store.audit(who, `deploy.${d.status}`, { deployment: id, release: d.release, previous: d.previous, strategy: d.strategy, reason: d.reason });
-  }
+  if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
 }

@@ -10,6 +10,7 @@ import { Blocked } from './failures.js';
 import { newDeploymentId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
+import { recordOutcome } from './record.js';
 import { specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
 import { Steps } from './steps.js';
@@ -75,9 +76,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     unlock.release();
   }
   const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
-  const d = result.doc;
-  store.updateDeployment(id, { status: d.status, reason: d.reason ?? null, url: d.url, finishedAt: d.finishedAt, durationMs: d.durationMs });
-  store.audit(who, `rollback.${d.status}`, { deployment: id, release: d.release, from: d.previous, reason: d.reason });
+  await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
 }

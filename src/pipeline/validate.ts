@@ -31,10 +31,10 @@ export interface ValidatedRelease {
  */
 export async function validate(input: ValidateInput): Promise<ValidatedRelease> {
   const { appDir, config, steps } = input;
-  if (config.migrations?.run || config.backup) {
-    // Running migrations safely needs the backup-and-restore path; until it exists, refuse rather than skip them.
-    throw new Blocked('migrations.run and backup are not supported by this version of ccom yet', {
-      fix: 'run migrations yourself before deploying and remove migrations.run / backup from ccom.yaml (migrations.check is supported)',
+  if (config.migrations?.run && !config.backup) {
+    // A migration that fails half-way must be undone; without a backup there is nothing to undo it with.
+    throw new Blocked('migrations.run is set but backup is not: a failed migration could not be undone', {
+      fix: 'add backup.run and backup.restore to ccom.yaml (e.g. cp data/app.db "$CCOM_BACKUP_DIR/")',
     });
   }
   for (const gate of config.gates) {

@@ -16,6 +16,8 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
   const c = createColors(opts.fancy);
   const out = (line: string) => opts.stream.write(`${line}\n`);
   let spinner: NodeJS.Timeout | undefined;
+  /** Output already shown under a failed step is not repeated under the final line. */
+  const shownDetails = new Set<string>();
   let frame = 0;
 
   const clearLive = () => {
@@ -51,7 +53,10 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
         clearLive();
         const took = step.status === 'skipped' ? '' : c.dim(` (${formatMs(step.durationMs)})`);
         out(`${mark(step)} ${step.name}${took}${step.message ? c.dim(` - ${step.message}`) : ''}`);
-        if (step.status === 'failed' && step.detail) out(indent(step.detail, c.dim));
+        if (step.status === 'failed' && step.detail) {
+          out(indent(step.detail, c.dim));
+          shownDetails.add(step.detail);
+        }
         break;
       }
       case 'info':
@@ -82,7 +87,7 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
         } else {
           out(c.red(`🚨 Deployment failed and the rollback failed too - ${d.reason ?? ''}`));
         }
-        if (event.detail) out(indent(event.detail, c.dim));
+        if (event.detail && !shownDetails.has(event.detail)) out(indent(event.detail, c.dim));
         if (d.fix) out(`  fix: ${d.fix}`);
         break;
       }

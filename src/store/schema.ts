@@ -92,6 +92,20 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE backups (
+    seq           INTEGER PRIMARY KEY,
+    id            TEXT NOT NULL UNIQUE,
+    deployment_id TEXT,
+    release       TEXT,
+    dir           TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    bytes         INTEGER NOT NULL,
+    files         INTEGER NOT NULL,
+    status        TEXT NOT NULL,        -- taken | restored | pruned
+    reason        TEXT NOT NULL          -- why it was taken: deploy, doctor
+  );
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { UserError, messageOf } from '../errors.js';
 import * as agentState from './agent-state.js';
 import * as audit from './audit.js';
+import * as backups from './backups.js';
+import type { BackupRow } from './backups.js';
 import * as deployments from './deployments.js';
 import type { DeploymentPatch, StepPatch } from './deployments.js';
 import * as lock from './lock.js';
@@ -128,5 +130,8 @@ export class Store {
   /** In the order first recorded; only those of `release` when given. */
   listInstances(release?: string): InstanceRow[] { return agentState.listInstances(this.db, release); }
   getSetting(key: string): string | undefined { return agentState.getSetting(this.db, key); }
+  insertBackup(b: BackupRow): void { backups.insertBackup(this.db, b); }
+  setBackupStatus(id: string, status: BackupRow['status']): void { backups.setBackupStatus(this.db, id, status); }
+  listBackups(): BackupRow[] { return backups.listBackups(this.db); }
   setSetting(key: string, value: string): void { agentState.setSetting(this.db, key, value); }
 }

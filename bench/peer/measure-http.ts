@@ -1,0 +1,44 @@
+import { cpus } from 'node:os';
+import { cpuSeconds, machineBusySeconds, selfCpuSeconds } from './cpu.js';
+import { runWrk, type WrkRun } from './wrk.js';
+
+/** The processes serving one peer: the proxy (none when measuring the app directly) and the app. */
+export interface PeerProcesses {
+  proxy: number[];
+  /** Count the proxy's direct children too (nginx's worker under its master). */
+  proxyChildren?: boolean;
+  app: number[];
+}
+
+/** A wrk run, what it cost the proxy, and how much CPU the rest of the machine took meanwhile. */
+export interface PeerRun extends WrkRun {
+  /** Proxy CPU time (user + system) per request; null without a proxy. */
+  proxyCpuUsPerRequest: number | null;
+  /**
+   * Share of all cores busy with something other than wrk, the proxy and the app during the run
+   * (other programs, the kernel's own threads, steal): a check on how far to trust the run.
+   */
+  otherCpuShare: number;
+}
+
+/** One wrk run against `url`, with CPU accounting of the peer's processes around it. */
+export async function measureRun(wrk: string, url: string, seconds: number, connections: number, procs: PeerProcesses): Promise<PeerRun> {
+  const proxyCpu = () => cpuSeconds(procs.proxy, { children: procs.proxyChildren });
+  const snapshot = () => ({ machine: machineBusySeconds(), self: selfCpuSeconds(), proxy: proxyCpu(), app: cpuSeconds(procs.app), at: performance.now() });
+  const before = snapshot();
+  const run = await runWrk(wrk, url, seconds, connections);
+  const after = snapshot();
+  const delta = (k: 'machine' | 'self' | 'proxy' | 'app') => after[k] - before[k];
+  const wallS = (after.at - before.at) / 1000;
+  const other = delta('machine') - delta('self') - delta('proxy') - delta('app');
+  return {
+    ...run,
+    proxyCpuUsPerRequest: procs.proxy.length === 0 || run.requests === 0 ? null : (delta('proxy') * 1e6) / run.requests,
+    otherCpuShare: Math.max(0, other) / (cpus().length * wallS),
+  };
+}
+
+/** The run with the highest req/s, reported whole (its own latencies), or null when none ran. */
+export function bestOf(runs: PeerRun[]): PeerRun | null {
+  return runs.reduce<PeerRun | null>((best, r) => (best === null || r.requestsPerSec > best.requestsPerSec ? r : best), null);
+}

@@ -1,0 +1,76 @@
+import type { Config } from '../config/types.js';
+import { messageOf } from '../errors.js';
+import type { DeploymentDoc } from '../pipeline/types.js';
+
+/** The JSON event a webhook receives on blocked, rolled_back, failed and succeeded. */
+export interface AlertEvent {
+  event: 'deployment';
+  app: string;
+  release: string | null;
+  previous: string | null;
+  deployment: string;
+  kind: string;
+  status: DeploymentDoc['status'];
+  reason: string | null;
+  url: string | null;
+  strategy: string;
+  at: string;
+}
+
+export function alertEvent(doc: DeploymentDoc): AlertEvent {
+  return {
+    event: 'deployment',
+    app: doc.app,
+    release: doc.release,
+    previous: doc.previous,
+    deployment: doc.id,
+    kind: doc.kind,
+    status: doc.status,
+    reason: doc.reason ?? null,
+    url: doc.url,
+    strategy: doc.strategy,
+    at: doc.finishedAt,
+  };
+}
+
+const ICON: Record<AlertEvent['status'], string> = { succeeded: '🎉', rolled_back: '⚡', blocked: '❌', failed: '🚨' };
+
+/** Slack's incoming-webhook body: one line of text. */
+function slackBody(e: AlertEvent): unknown {
+  const what = e.status === 'succeeded' ? `is live at ${e.url}` : `${e.status.replace('_', ' ')}: ${e.reason ?? ''}`;
+  return { text: `${ICON[e.status]} ccom ${e.kind} of *${e.app}* (release ${e.release ?? '-'}) ${what}` };
+}
+
+export interface Delivery {
+  delivered: boolean;
+  attempts: number;
+  error?: string;
+}
+
+/**
+ * POSTs the event with a per-attempt timeout and a few retries. It runs after the deployment
+ * (and any rollback) has finished, so a slow or dead webhook can delay the command's exit by at
+ * most (retries + 1) × timeout, and never a rollback.
+ */
+export async function sendAlert(alerts: Config['alerts'], event: AlertEvent): Promise<Delivery | undefined> {
+  if (!alerts.webhook) return undefined;
+  const body = JSON.stringify(alerts.format === 'slack' ? slackBody(event) : event);
+  let error = '';
+  for (let attempt = 1; attempt <= alerts.retries + 1; attempt++) {
+    try {
+      const res = await fetch(alerts.webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'ccom-alerts' },
+        body,
+        signal: AbortSignal.timeout(alerts.timeoutMs),
+      });
+      await res.arrayBuffer();
+      if (res.ok) return { delivered: true, attempts: attempt };
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = messageOf(err);
+    }
+    if (attempt <= alerts.retries) await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+  return { delivered: false, attempts: alerts.retries + 1, error };
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Config } from '../src/config/types.js';
+import { judge } from '../src/analysis/judge.js';
+import { countSlowerThan, quantileMs, windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../src/analysis/metrics.js';
+import { wilsonLower, Z_99 } from '../src/analysis/stats.js';
+import { LatencyHistogram, LATENCY_BOUNDS_MS } from '../src/proxy/latency.js';
+
+const BOUNDS = [...LATENCY_BOUNDS_MS];
+
+/** The config defaults (SPEC): 1% errors, p99 500 ms, 1.5× the stable p99, 20 requests. */
+const ANALYSIS: Config['analysis'] = {
+  maxErrorRate: 0.01,
+  maxLatencyP99Ms: 500,
+  maxLatencyRatio: 1.5,
+  minRequests: 20,
+  inconclusiveTimeoutMs: 60_000,
+  onInconclusive: 'rollback',
+};
+
+/**
+ * A window of `requests` responses built the way the proxy builds it: every latency recorded in
+ * the real histogram. `groups` are [count, ms] pairs; `errors` of them answered 5xx.
+ */
+function windowOfRequests(groups: Array<[count: number, ms: number]>, errors = 0): ReleaseMetrics {
+  const histogram = new LatencyHistogram();
+  let requests = 0;
+  for (const [count, ms] of groups) {
+    for (let i = 0; i < count; i++) histogram.record(ms);
+    requests += count;
+  }
+  return { requests, status5xx: errors, connectionErrors: 0, latency: histogram.snapshot() };
+}
+
+const decide = (canary: ReleaseMetrics, stable: ReleaseMetrics | undefined, final: boolean, analysis: Partial<Config['analysis']> = {}) =>
+  judge(canary, stable, { ...ANALYSIS, ...analysis }, BOUNDS, final);
+
+test('below minRequests the judge waits, and says inconclusive at the end of a step', () => {
+  const few = windowOfRequests([[19, 2]], 19);
+  const early = decide(few, undefined, false);
+  assert.equal(early.kind, 'undecided', 'even 19 errors of 19 do not decide below minRequests');
+  assert.match(early.message, /only 19 of the 20 requests/);
+  const atEnd = decide(few, undefined, true);
+  assert.equal(atEnd.kind, 'inconclusive');
+  assert.match(atEnd.message, /only 19 of the 20/);
+  assert.equal(decide(windowOfRequests([]), undefined, true, { minRequests: 0 }).kind, 'inconclusive', 'no traffic at all is never a pass');
+});
+
+test('4 of 20 errors fail at once, mid-step (sequential test)', () => {
+  const verdict = decide(windowOfRequests([[20, 2]], 4), undefined, false);
+  assert.equal(verdict.kind, 'fail');
+  assert.equal(verdict.kind === 'fail' && verdict.metric, 'error-rate');
+  assert.match(verdict.message, /error rate 20\.0% \(4 of 20 requests failed\) > allowed 1\.00%/);
+  const viaConnections = decide({ ...windowOfRequests([[20, 2]]), connectionErrors: 4 }, undefined, false);
+  assert.equal(viaConnections.kind, 'fail', 'connection errors count as errors too');
+});
+
+test('1 of 200 errors at maxErrorRate 1% does not fail; 3 of 100 fail only in the final verdict', () => {
+  for (const final of [false, true]) {
+    const verdict = decide(windowOfRequests([[200, 2]], 1), undefined, final);
+    assert.equal(verdict.kind, final ? 'pass' : 'undecided', `1 of 200 (final=${final}): ${verdict.message}`);
+  }
+  const threeOf100 = windowOfRequests([[100, 2]], 3);
+  assert.equal(decide(threeOf100, undefined, false).kind, 'undecided', '3% is not yet above 1% with 99% confidence');
+  const final = decide(threeOf100, undefined, true);
+  assert.equal(final.kind, 'fail');
+  assert.match(final.message, /error rate 3\.00% \(3 of 100 requests failed\) > allowed 1\.00%/);
+});
+
+test('an absolute p99 above maxLatencyP99 fails, early when clear, at the end when only the point estimate says so', () => {
+  const allSlow = decide(windowOfRequests([[100, 600]]), undefined, false);
+  assert.equal(allSlow.kind === 'fail' && allSlow.metric, 'latency-p99', allSlow.message);
+  assert.match(allSlow.message, /p99 latency \d+ms > allowed 500ms \(100 of 100 slower\)/);
+
+  const twoSlow = windowOfRequests([[98, 10], [2, 600]]);
+  assert.equal(decide(twoSlow, undefined, false).kind, 'undecided', '2 of 100 slow is not yet certain');
+  const atEnd = decide(twoSlow, undefined, true);
+  assert.equal(atEnd.kind === 'fail' && atEnd.metric, 'latency-p99', atEnd.message);
+
+  assert.equal(decide(windowOfRequests([[100, 400]]), undefined, true).kind, 'pass', '400 ms is within a 500 ms limit');
+});
+
+test('300 ms slower than a 2 ms stable release fails on the ratio', () => {
+  const stable = windowOfRequests([[100, 2]]);
+  const canary = windowOfRequests([[100, 302]]);
+  const verdict = decide(canary, stable, false);
+  assert.equal(verdict.kind === 'fail' && verdict.metric, 'latency-ratio', verdict.message);
+  assert.match(verdict.message, /p99 latency \d+ms is \d+\.\d× the stable release's 2\.0ms > allowed 1\.5×/);
+  assert.equal(decide(canary, undefined, true).kind, 'pass', 'without a stable release to compare, 302 ms is within 500 ms');
+  assert.equal(decide(canary, windowOfRequests([[19, 2]]), true).kind, 'pass', 'a stable release below minRequests is no baseline');
+});
+
+test('a canary 1 ms slower than a 1 ms stable release does not fail: the absolute floor', () => {
+  const stable = windowOfRequests([[200, 1]]);
+  const canary = windowOfRequests([[200, 2]]);
+  const canaryP99 = quantileMs(canary.latency, BOUNDS, 0.99) ?? 0;
+  const stableP99 = quantileMs(stable.latency, BOUNDS, 0.99) ?? 0;
+  assert.ok(canaryP99 / stableP99 > 1.5, `the ratio alone (${canaryP99}/${stableP99}) would exceed 1.5×`);
+  for (const final of [false, true]) assert.equal(decide(canary, stable, final).kind, final ? 'pass' : 'undecided');
+  const clearlySlower = decide(windowOfRequests([[200, 40]]), stable, false);
+  assert.equal(clearlySlower.kind === 'fail' && clearlySlower.metric, 'latency-ratio', 'but 39 ms slower is beyond the floor');
+});
+
+test('windowOf subtracts snapshots per release; a release missing from the earlier one starts at zero', () => {
+  const h = new LatencyHistogram();
+  h.record(1);
+  const earlier: MetricsSnapshot = { at: 0, boundsMs: BOUNDS, releases: { a: { requests: 10, status5xx: 1, connectionErrors: 0, latency: h.snapshot() } } };
+  h.record(1);
+  h.record(100);
+  const later: MetricsSnapshot = {
+    at: 1,
+    boundsMs: BOUNDS,
+    releases: {
+      a: { requests: 12, status5xx: 2, connectionErrors: 1, latency: h.snapshot() },
+      b: { requests: 5, status5xx: 0, connectionErrors: 0, latency: h.snapshot() },
+    },
+  };
+  const a = windowOf(later, earlier, 'a');
+  assert.deepEqual([a.requests, a.status5xx, a.connectionErrors], [2, 1, 1]);
+  assert.equal(a.latency.reduce((s, c) => s + c, 0), 2);
+  assert.equal(quantileMs(a.latency, BOUNDS, 0.99)! >= 100, true, 'the window holds the 100 ms response');
+  assert.equal(windowOf(later, earlier, 'b').requests, 5);
+  assert.equal(windowOf(later, earlier, 'gone').requests, 0);
+});
+
+test('quantileMs reads bucket upper bounds; countSlowerThan counts only certainly-slower buckets', () => {
+  const w = windowOfRequests([[90, 10], [10, 200]]);
+  const p50 = quantileMs(w.latency, BOUNDS, 0.5)!;
+  const p99 = quantileMs(w.latency, BOUNDS, 0.99)!;
+  assert.ok(p50 >= 10 && p50 < 10 * 1.15 + 1e-9, `p50 ${p50} is the bucket holding 10 ms`);
+  assert.ok(p99 >= 200 && p99 < 200 * 1.15 + 1e-9, `p99 ${p99} is the bucket holding 200 ms`);
+  assert.equal(quantileMs(windowOfRequests([]).latency, BOUNDS, 0.99), undefined);
+  assert.equal(countSlowerThan(w.latency, BOUNDS, 100), 10);
+  assert.equal(countSlowerThan(w.latency, BOUNDS, 5), 100);
+  assert.equal(countSlowerThan(w.latency, BOUNDS, 199), 0, 'a response in the bucket around 199 ms is not certainly slower');
+  assert.equal(quantileMs(windowOfRequests([[1, 500_000]]).latency, BOUNDS, 0.99), Infinity, 'beyond the last bound');
+});
+
+test('wilsonLower matches the textbook Wilson score bound', () => {
+  const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 5e-4, `${actual} ≈ ${expected}`);
+  close(wilsonLower(5, 10, 1.96), 0.2366); // 95% two-sided interval for 5/10: [0.2366, 0.7634]
+  close(wilsonLower(10, 10, 1.96), 0.7225);
+  close(wilsonLower(1, 20, 1.96), 0.0089);
+  close(wilsonLower(0, 50, Z_99), 0);
+  assert.equal(wilsonLower(0, 0, Z_99), 0, 'no requests, no evidence');
+  assert.ok(Math.abs(Z_99 - 2.326) < 0.001, 'Z_99 is the one-sided 99% normal quantile');
+  for (const n of [20, 100, 1000]) assert.ok(wilsonLower(n / 10, n, Z_99) < 0.1, 'the lower bound stays below the observed rate');
+  assert.ok(wilsonLower(100, 1000, Z_99) > wilsonLower(10, 100, Z_99), 'more evidence, tighter bound');
+});

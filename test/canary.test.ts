@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fixtureApp } from './helpers/fixture-app.js';
+import { runCcom } from './helpers/ccom.js';
+import { startCcom } from './helpers/failure-tools.js';
+import { startLoad, type LoadReport } from './helpers/load.js';
+import { sample, shareOf, sleep, statusOf, waitForPause } from './helpers/progressive.js';
+
+/**
+ * Canary delivery end to end: real instances, real load through the public port, the continuous
+ * judge deciding on live traffic, and promote / abort from another terminal.
+ */
+const app = fixtureApp('v1');
+let url = '';
+/** The version users should be served when no deployment runs. */
+let live = 'v1';
+
+const CANARY = (steps: string, interval: string, analysis = '') =>
+  `strategy: canary\ncanary:\n  steps: ${steps}\n  interval: ${interval}\n${analysis}`;
+
+before(async () => {
+  app.config(CANARY('[10, 50, 100]', '3s'));
+  const first = await runCcom(['deploy', '-C', app.dir, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  url = first.json.deployment.url;
+});
+after(() => app.cleanup());
+
+/** Every one of `n` fresh requests is answered by `version`. */
+async function assertServes(version: string, n = 30): Promise<void> {
+  const s = await sample(url, n, 4);
+  assert.deepEqual(s.bodies, { [`ok ${version}`]: n }, `all traffic on ${version}`);
+}
+
+function assertNoFailures(report: LoadReport): void {
+  assert.equal(report.failed, 0, `failed requests: ${JSON.stringify(report.failures)}`);
+  assert.ok(report.total > 200, `enough load to mean something (${report.total} requests)`);
+}
+
+test('a canary failing 20% of its requests is rolled back; at most 0.2% of a 25 s load window fails', async () => {
+  const load = startLoad(url, 8);
+  const windowStart = Date.now();
+  let report: LoadReport | undefined;
+  try {
+    await sleep(2000);
+    app.write('v2-flaky', 'flaky-20');
+    const run = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(run.code, 1, run.stderr);
+    const d = run.json.deployment;
+    assert.equal(d.status, 'rolled_back');
+    assert.match(d.reason, /error rate \d+(\.\d+)?% \(\d+ of \d+ requests failed\) > allowed 1\.00%/);
+    assert.match(run.stderr, /^⚡ Rolling back to ensure stability - your app is safe\./m);
+    const failedStep = d.steps.find((s: { status: string }) => s.status === 'failed');
+    assert.match(failedStep?.name ?? '', /^canary:\d+%$/, 'the analysis of a traffic step failed');
+    await sleep(Math.max(0, 25_000 - (Date.now() - windowStart)));
+  } finally {
+    report = await load.stop();
+    console.log(JSON.stringify(report));
+  }
+  assert.ok(report.total > 2000, `enough load to mean something (${report.total} requests)`);
+  assert.ok(report.failed / report.total <= 0.002, `${report.failed} of ${report.total} failed: ${JSON.stringify(report.failures)}`);
+  for (const failure of Object.keys(report.failures)) assert.match(failure, /^HTTP 500: flaky v2/, 'only the canary failed requests');
+  assert.ok(report.bodies['ok v2-flaky'], 'the canary did take live traffic');
+  await assertServes(live);
+});
+
+test('a canary 300 ms slower than the stable release is rolled back on latency', async () => {
+  const load = startLoad(url, 8);
+  try {
+    app.write('v3-slow', 'slow-300');
+    const run = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.json.deployment.status, 'rolled_back');
+    assert.match(run.json.deployment.reason, /p99 latency \d+ms is \d+(\.\d+)?× the stable release's \d+(\.\d+)?ms > allowed 1\.5×/);
+  } finally {
+    assertNoFailures(await load.stop());
+  }
+  await assertServes(live);
+});
+
+test('at a 10% pause fresh clients see ~10% of the new release, sticky clients one release; promote finishes it', async () => {
+  app.config(CANARY('[10, pause]', '1s'));
+  app.write('v4');
+  const load = startLoad(url, 8);
+  const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
+  try {
+    const paused = await waitForPause(app.dir);
+    assert.match(paused.deployment!.paused!, /ccom promote/);
+    const weights = Object.fromEntries(paused.releases.map((r) => [r.id, r.weight]));
+    assert.deepEqual(Object.values(weights).sort((a, b) => a - b), [10, 90]);
+
+    const fresh = await sample(url, 600, 4);
+    const share = shareOf(fresh, 'ok v4');
+    assert.ok(share >= 0.05 && share <= 0.15, `new release share ${share} (${JSON.stringify(fresh.bodies)})`);
+    assert.deepEqual(Object.keys(fresh.bodies).sort(), [`ok ${live}`, 'ok v4']);
+    assert.equal(fresh.cookies, 600, 'every fresh client is given a ccom_bucket cookie during the split');
+    for (const version of [live, 'v4']) {
+      const cookie = fresh.cookieFor[`ok ${version}`]!;
+      assert.match(cookie, /^ccom_bucket=\d+$/);
+      const sticky = await sample(url, 50, 1, cookie);
+      assert.deepEqual(sticky.bodies, { [`ok ${version}`]: 50 }, `${cookie} keeps its client on ${version}`);
+      assert.equal(sticky.cookies, 0, 'a client with a valid cookie is not given another');
+    }
+
+    const promote = await runCcom(['promote', '-C', app.dir, '--json']);
+    assert.equal(promote.code, 0, promote.stderr);
+    assert.equal(promote.json.deployment.status, 'succeeded');
+    const done = await deploy.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(promote.json.deployment.id, done.json.deployment.id, 'promote reports the deployment it continued');
+    const pauseStep = done.json.deployment.steps.find((s: { name: string }) => s.name === 'pause');
+    assert.match(pauseStep?.message ?? '', /^promoted by /);
+    assert.match(done.stderr, /^🔧 Deployment paused - /m);
+    live = 'v4';
+  } finally {
+    await deploy.done;
+    assertNoFailures(await load.stop());
+  }
+  await assertServes('v4');
+  const status = await statusOf(app.dir);
+  assert.deepEqual(status.releases.map((r) => r.weight), [100], 'only the new release is left, with all traffic');
+  assert.equal(status.deployment, null);
+});
+
+test('abort at the pause rolls back and names who aborted; promote with nothing running is blocked', async () => {
+  app.write('v5');
+  const load = startLoad(url, 8);
+  const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
+  const who = process.env.CCOM_USER;
+  try {
+    await waitForPause(app.dir);
+    process.env.CCOM_USER = 'ops-alice'; // startCcom passes this process's environment on
+    const abort = await startCcom(['abort', '-C', app.dir, '--json']).done;
+    assert.equal(abort.code, 1, `abort reports the rolled-back deployment's exit code: ${abort.stderr}`);
+    assert.equal(abort.json.deployment.status, 'rolled_back');
+    const done = await deploy.done;
+    assert.equal(done.code, 1, done.stderr);
+    assert.equal(done.json.deployment.status, 'rolled_back');
+    assert.match(done.json.deployment.reason, /aborted by ops-alice/);
+  } finally {
+    if (who === undefined) delete process.env.CCOM_USER;
+    else process.env.CCOM_USER = who;
+    await deploy.done;
+    assertNoFailures(await load.stop());
+  }
+  await assertServes(live);
+
+  const promote = await runCcom(['promote', '-C', app.dir, '--json']);
+  assert.equal(promote.code, 2, promote.stderr);
+  assert.match(promote.stderr, /no deployment in progress/);
+});
+
+test('without traffic a canary is inconclusive: rolled back by default, continued with onInconclusive: promote', async () => {
+  const analysis = (on: string) => `analysis:\n  minRequests: 50\n  inconclusiveTimeout: 2s\n  onInconclusive: ${on}\n`;
+  app.config(CANARY('[50, 100]', '500ms', analysis('rollback')));
+  app.write('v6');
+  const rolledBack = await runCcom(['deploy', '-C', app.dir, '--json']);
+  assert.equal(rolledBack.code, 1, rolledBack.stderr);
+  assert.equal(rolledBack.json.deployment.status, 'rolled_back');
+  assert.match(rolledBack.json.deployment.reason, /inconclusive/);
+  assert.match(rolledBack.stderr, /^🔧 Deployment paused - not enough traffic/m);
+  await assertServes(live);
+
+  app.config(CANARY('[50, 100]', '500ms', analysis('promote')));
+  app.write('v7');
+  const promoted = await runCcom(['deploy', '-C', app.dir, '--json']);
+  assert.equal(promoted.code, 0, promoted.stderr);
+  assert.match(promoted.stderr, /inconclusive .*continuing as analysis\.onInconclusive: promote/);
+  const messages = promoted.json.deployment.steps.map((s: { message?: string }) => s.message ?? '').join('\n');
+  assert.match(messages, /continued by configuration/);
+  live = 'v7';
+  await assertServes('v7');
+});
