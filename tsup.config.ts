@@ -13,7 +13,8 @@ export default defineConfig({
   splitting: true,
   sourcemap: true,
   clean: true,
-  define: { __CCOM_VERSION__: JSON.stringify(version) },
+  // The build stamp lets the CLI notice an agent left running by an older build and replace it.
+  define: { __CCOM_VERSION__: JSON.stringify(version), __CCOM_BUILD__: JSON.stringify(`${version}+${Date.now()}`) },
   // Runtime dependencies stay in node_modules (better-sqlite3 is native).
   external: ['better-sqlite3', 'undici', 'zod', 'yaml', 'commander', 'picocolors'],
 });

@@ -4,7 +4,7 @@ import { fixtureApp } from './helpers/fixture-app.js';
 import { runCcom } from './helpers/ccom.js';
 import { startCcom } from './helpers/failure-tools.js';
 import { startLoad, type LoadReport } from './helpers/load.js';
-import { sample, shareOf, sleep, statusOf, waitForPause } from './helpers/progressive.js';
+import { finishDeploy, sample, shareOf, sleep, statusOf, waitForPause } from './helpers/progressive.js';
 
 /**
  * Canary delivery end to end: real instances, real load through the public port, the continuous
@@ -113,7 +113,7 @@ test('at a 10% pause fresh clients see ~10% of the new release, sticky clients o
     assert.match(done.stderr, /^🔧 Deployment paused - /m);
     live = 'v4';
   } finally {
-    await deploy.done;
+    await finishDeploy(app.dir, deploy);
     assertNoFailures(await load.stop());
   }
   await assertServes('v4');
@@ -140,7 +140,7 @@ test('abort at the pause rolls back and names who aborted; promote with nothing 
   } finally {
     if (who === undefined) delete process.env.CCOM_USER;
     else process.env.CCOM_USER = who;
-    await deploy.done;
+    await finishDeploy(app.dir, deploy);
     assertNoFailures(await load.stop());
   }
   await assertServes(live);

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isUserError, messageOf } from '../errors.js';
-import type { ReleaseSpec } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';
 
 const PREVIEW_PREFIX = '/v1/preview/';
+declare const __CCOM_BUILD__: string;
+const BUILD = typeof __CCOM_BUILD__ === 'string' ? __CCOM_BUILD__ : 'dev';
 
 /**
  * The control API, HTTP over a unix socket only the user can open. Long operations (starting
@@ -32,15 +34,13 @@ async function handle(core: AgentCore, req: IncomingMessage, res: ServerResponse
   const route = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
   switch (route) {
     case 'GET /v1/ping':
-      return sendJson(res, 200, { pid: process.pid, appDir: core.appDir });
+      return sendJson(res, 200, { pid: process.pid, appDir: core.appDir, build: BUILD });
     case 'GET /v1/status':
       return sendJson(res, 200, core.status());
     case 'GET /v1/metrics':
       return sendJson(res, 200, core.metrics());
-    case 'POST /v1/listen': {
-      const { host, port } = await readJson<{ host: string; port: number }>(req);
-      return sendJson(res, 200, { url: await core.listen(host, port) });
-    }
+    case 'POST /v1/configure':
+      return sendJson(res, 200, { url: await core.configure(await readJson<ConnectOptions>(req)) });
     case 'POST /v1/instances': {
       const { spec, count } = await readJson<{ spec: ReleaseSpec; count: number }>(req);
       return sendJson(res, 200, { instances: await core.startInstances(spec, count) });

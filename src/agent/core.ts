@@ -4,13 +4,15 @@ import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import type { Store } from '../store/index.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
-import type { InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
+import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
+import { createRegistry } from './monitoring/registry.js';
+import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
 import { Supervisor } from './supervisor.js';
 
 const SPEC_KEY = (release: string) => `spec:${release}`;
-const PROXY_KEY = 'proxy';
+const OPTIONS_KEY = 'connect-options';
 
 /** The agent's state: supervisor, router, public listener, and their persistence in SQLite. */
 export class AgentCore {
@@ -18,6 +20,8 @@ export class AgentCore {
   readonly supervisor: Supervisor;
   readonly routing: Routing;
   readonly listener: PublicListener;
+  readonly monitoring: MonitoringServer;
+  private options: ConnectOptions | undefined;
 
   constructor(
     readonly appDir: string,
@@ -35,6 +39,7 @@ export class AgentCore {
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => store.saveRoutes(weights));
     this.listener = new PublicListener(() => createProxyServer(this.router));
+    this.monitoring = new MonitoringServer(createRegistry(this, () => store.countDeploymentsByStatus()));
   }
 
   /** After a restart: bind the saved public port, re-adopt instances, restore the weights. */
@@ -50,16 +55,22 @@ export class AgentCore {
     );
     this.routing.restore(weights);
     this.onChange();
-    const saved = this.store.getSetting(PROXY_KEY);
+    const saved = this.store.getSetting(OPTIONS_KEY);
     if (saved) {
-      const { host, port } = JSON.parse(saved) as { host: string; port: number };
-      await this.listener.listen(host, port).catch((err) => this.log(`could not bind ${host}:${port}: ${(err as Error).message}`));
+      const options = JSON.parse(saved) as ConnectOptions;
+      await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
   }
 
-  async listen(host: string, port: number): Promise<string> {
-    const bound = await this.listener.listen(host, port);
-    this.store.setSetting(PROXY_KEY, JSON.stringify(bound));
+  /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
+  async configure(options: ConnectOptions): Promise<string> {
+    const bound = await this.listener.listen(options.proxy.host, options.proxy.port);
+    this.router.business.configure(options.monitoring.business);
+    this.monitoring.setApp(options.app);
+    await this.monitoring.listen(options.monitoring.port);
+    if (this.monitoring.problem) this.log(this.monitoring.problem);
+    this.options = { ...options, proxy: bound };
+    this.store.setSetting(OPTIONS_KEY, JSON.stringify(this.options));
     return this.listener.url() as string;
   }
 
@@ -81,8 +92,10 @@ export class AgentCore {
   status(): TargetStatus {
     return {
       url: this.listener.url(),
+      monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
       instances: this.supervisor.list().map((i) => i.info()),
+      table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
     };
   }
 
@@ -99,8 +112,9 @@ export class AgentCore {
     this.routing.setWeights({});
     await this.supervisor.stopAll();
     await this.listener.close();
+    await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
-    this.store.setSetting(PROXY_KEY, '');
+    this.store.setSetting(OPTIONS_KEY, '');
   }
 
   private onChange(): void {
@@ -139,4 +153,9 @@ export class AgentCore {
 
 function withoutCcomVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('CCOM_')));
+}
+
+/** Upstream ids are `<instance>:<port>` (a restart on a new port gets a fresh pool). */
+function instanceOfUpstream(upstreamId: string): string {
+  return upstreamId.slice(0, upstreamId.lastIndexOf(':'));
 }

@@ -1,5 +1,6 @@
 import type { ReleaseSpec, InstanceInfo } from '../targets/types.js';
 import type { ProcessHandle } from './process-handle.js';
+import { procStats } from './proc-stats.js';
 
 export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'stopping' | 'stopped' | 'failed';
 
@@ -7,6 +8,8 @@ export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'restarting' 
 export class Instance {
   state: InstanceState = 'starting';
   restarts = 0;
+  /** Restarts caused by exceeding `limits.memory` (also counted in `restarts`). */
+  memoryRestarts = 0;
   consecutiveFailures = 0;
   unhealthySince = 0;
   healthySince = 0;
@@ -40,6 +43,7 @@ export class Instance {
       healthy: this.state === 'healthy',
       state: this.state,
       restarts: this.restarts,
+      rssBytes: procStats(this.handle.pid)?.rssBytes,
     };
   }
 }

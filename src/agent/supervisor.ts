@@ -4,6 +4,7 @@ import type { ReleaseSpec } from '../targets/types.js';
 import { probeHealth } from './health-probe.js';
 import { Instance } from './instance.js';
 import { tailFile } from './log-tail.js';
+import { procStats } from './proc-stats.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
 
 /** A release that could not reach healthy: the message names the check and what it saw. */
@@ -169,6 +170,14 @@ export class Supervisor {
     const { path, intervalMs, timeoutMs } = instance.spec.health;
     const timer = setInterval(async () => {
       if (instance.state !== 'healthy' && instance.state !== 'unhealthy') return;
+      const limit = instance.spec.memoryLimit;
+      const rss = limit ? procStats(instance.handle.pid)?.rssBytes : undefined;
+      if (limit && rss !== undefined && rss > limit) {
+        instance.memoryRestarts++;
+        const mb = (n: number) => `${Math.round(n / 1e6)}MB`;
+        void this.restart(instance, `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)`);
+        return;
+      }
       const probe = await probeHealth(instance.port, path, Math.max(1000, intervalMs));
       instance.lastObserved = probe.observed;
       if (probe.ok) {

@@ -33,6 +33,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   promote: () => import('./commands/promote.js'),
   abort: () => import('./commands/abort.js'),
   down: () => import('./commands/down.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {

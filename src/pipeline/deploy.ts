@@ -11,7 +11,7 @@ import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { pruneReleases } from './prune.js';
 import { recordOutcome } from './record.js';
-import { specFor, specForStored } from './release-spec.js';
+import { connectOptions, specFor, specForStored } from './release-spec.js';
 import { storeControl } from './control.js';
 import { interruptSteps } from './interrupt.js';
 import { dataAfterRollback, runMigrations } from './migrate.js';
@@ -81,7 +81,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         configJson: JSON.stringify(config),
       });
       await steps.must('agent', async (step) => {
-        await target.connect(config.proxy);
+        await target.connect(connectOptions(config));
         step.message(`proxy on ${target.publicUrl()}`);
       });
       const running = (await target.status()).instances;

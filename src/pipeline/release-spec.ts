@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { loadEnvFile } from '../gates/env.js';
 import type { ReleaseRow } from '../store/index.js';
-import type { ReleaseSpec } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
 
 /** What a release needs to run, from the config it was deployed with. */
 export function specFor(id: string, dir: string, config: Config, env: Record<string, string>, envFile?: string): ReleaseSpec {
@@ -13,7 +13,13 @@ export function specFor(id: string, dir: string, config: Config, env: Record<str
     envFile,
     health: { ...config.health },
     stopTimeoutMs: config.stopTimeoutMs,
+    memoryLimit: config.limits?.memory,
   };
+}
+
+/** How the target exposes and watches the app, from its config. */
+export function connectOptions(config: Config): ConnectOptions {
+  return { app: config.app, proxy: config.proxy, monitoring: { port: config.monitoring.port, business: config.monitoring.business } };
 }
 
 /** Rebuilds the spec of a stored release (for rollback): its own config, today's env file. */

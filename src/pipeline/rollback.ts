@@ -11,7 +11,7 @@ import { newDeploymentId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { recordOutcome } from './record.js';
-import { specForStored } from './release-spec.js';
+import { connectOptions, specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
@@ -55,7 +55,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
       step.message(`files match ${wanted.digest.slice(0, 19)}…`);
     });
     const { spec, config: releaseConfig } = specForStored(opts.appDir, wanted);
-    await steps.must('agent', () => target.connect(config.proxy));
+    await steps.must('agent', () => target.connect(connectOptions(config)));
     const running = (await target.status()).instances;
     changed = true;
     await blueGreen.run({

@@ -72,7 +72,7 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
     } else {
       steps.skip('migrations', 'no migrations.check configured');
     }
-    await steps.must('capacity', async (step) => step.message(await input.target.preflight(config.proxy, dir)));
+    await steps.must('capacity', async (step) => step.message(await checkCapacity(input, release.bytes)));
     return { dir, digest: release.digest, env: env.vars, envFile: env.file };
   } catch (err) {
     removeRelease(dir);
@@ -107,4 +107,25 @@ async function runChecked(what: string, command: string, cwd: string, timeoutMs:
     });
   }
   return `\`${command}\` passed in ${formatMs(result.durationMs)}`;
+}
+
+/**
+ * The doctor's capacity checks, as a gate: a failure blocks. A taken monitoring port only warns:
+ * the app can serve without /metrics, and `ccom doctor` keeps reporting it.
+ */
+async function checkCapacity(input: ValidateInput, releaseBytes: number): Promise<string> {
+  const { config } = input;
+  const checks = await input.target.capacity({
+    proxy: config.proxy,
+    monitoringPort: config.monitoring.port,
+    instances: config.instances,
+    memoryPerInstance: config.limits.memory,
+    releaseBytes,
+  });
+  const failed = checks.filter((c) => c.status === 'fail' && c.name !== 'monitoring-port');
+  if (failed.length > 0) {
+    throw new Blocked(failed.map((c) => c.message).join('; '), { fix: failed.map((c) => c.fix).filter(Boolean).join('; ') });
+  }
+  const notes = checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}: ${c.message}`);
+  return [checks.map((c) => c.name).join(', ') + ' ok', ...notes].join('; ');
 }

@@ -53,6 +53,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly pickRetry: RetryPicker,
     /** A `set-cookie` value added to the response (sticky canary assignment), if any. */
     private readonly setCookie?: string,
+    /** Told the final status of a request on a business route (undefined for all others). */
+    private readonly onStatus?: (release: string, status: number) => void,
   ) {
     this.release = release;
     this.upstream = upstream;
@@ -79,7 +81,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const stats = this.release.stats;
     stats.latency.record(performance.now() - this.startedAt);
-    if (statusCode >= 500) stats.counters.status5xx++;
+    const counters = stats.counters;
+    if (statusCode >= 500) counters.status5xx++;
+    else if (statusCode >= 400) counters.status4xx++;
+    else if (statusCode >= 300) counters.status3xx++;
+    else counters.status2xx++;
+    this.onStatus?.(this.release.id, statusCode);
     if (this.clientGone) return true;
     try {
       const headers = forwardResponseHeaders(rawHeaders);

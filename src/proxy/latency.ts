@@ -12,8 +12,11 @@ const LOG_GROWTH = Math.log(GROWTH);
 
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS + 1);
+  /** Sum of all recorded latencies, for Prometheus' `_sum`. */
+  sumMs = 0;
 
   record(ms: number): void {
+    this.sumMs += ms;
     const index = ms <= FIRST_BOUND_MS ? 0 : Math.ceil(Math.log(ms / FIRST_BOUND_MS) / LOG_GROWTH - 1e-9);
     this.counts[index < BUCKETS ? index : BUCKETS]! += 1;
   }

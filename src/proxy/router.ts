@@ -6,10 +6,11 @@ import { NO_LIVE_RELEASE, respondText } from './failure.js';
 import { forwardRequestHeaders } from './headers.js';
 import { LatencyHistogram, LATENCY_BOUNDS_MS } from './latency.js';
 import { CompiledRelease, RoutingTable, STICKY_BUCKETS, type ReleaseStats } from './routing-table.js';
-import type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
+import { ZERO_COUNTERS, type ReleaseCounters, type ReleaseRoute, type Upstream } from './types.js';
+import { BusinessMetrics } from './business.js';
 import { UpstreamState } from './upstream-state.js';
 
-export type { ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
+export type { BusinessCounts, BusinessRoute, ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 export { createProxyServer } from './server.js';
 export { LATENCY_BOUNDS_MS, latencyQuantile, latencyWindow } from './latency.js';
 
@@ -50,6 +51,8 @@ export class Router {
   private readonly onUpstreamIdle = (): void => this.drains.notify();
   private readonly retryPublic: RetryPicker = (failed) => this.publicRetryTarget(failed);
   private readonly retryPreview: RetryPicker = (failed) => this.siblingTarget(failed);
+  /** Business routes (e.g. POST /checkout) whose outcomes are counted per release. */
+  readonly business = new BusinessMetrics();
 
   /** Atomic swap of the whole routing table: a request picks its target from exactly one table. */
   setTable(releases: ReleaseRoute[]): void {
@@ -80,7 +83,7 @@ export class Router {
       const release = table.pickRelease();
       const upstream = release?.pickUpstream();
       if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
-      this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic);
+      this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, undefined, this.business.hook(req));
     } catch (err) {
       this.failInternally(res, err);
     }
@@ -120,7 +123,7 @@ export class Router {
     const upstream = release?.pickUpstream();
     if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
     const cookie = bucket === undefined ? `${STICKY_COOKIE}=${table.bucketFor(release)}; Path=/; Max-Age=86400; SameSite=Lax; HttpOnly` : undefined;
-    this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, cookie);
+    this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, cookie, this.business.hook(req));
   }
 
   /** Requests currently in flight to an upstream (counted from the moment it is picked). */
@@ -147,7 +150,7 @@ export class Router {
   /** A snapshot of a release's counters (zeros for a release never routed to). */
   counters(releaseId: string): ReleaseCounters {
     const counters = this.releaseStats.get(releaseId)?.counters;
-    return counters === undefined ? { requests: 0, status5xx: 0, connectionErrors: 0 } : { ...counters };
+    return counters === undefined ? { ...ZERO_COUNTERS } : { ...counters };
   }
 
   /**
@@ -156,6 +159,11 @@ export class Router {
    */
   latency(releaseId: string): number[] {
     return this.releaseStats.get(releaseId)?.latency.snapshot() ?? new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
+  }
+
+  /** Sum of response times (ms) of a release, for Prometheus' histogram `_sum`. */
+  latencySumMs(releaseId: string): number {
+    return this.releaseStats.get(releaseId)?.latency.sumMs ?? 0;
   }
 
   /** Close every pool; pending waitDrained calls settle with the current state. */
@@ -170,10 +178,11 @@ export class Router {
   private forward(
     req: IncomingMessage, res: ServerResponse, path: string,
     release: CompiledRelease, upstream: UpstreamState, retry: RetryPicker, setCookie?: string,
+    onStatus?: (release: string, status: number) => void,
   ): void {
     const { headers, hasBody } = forwardRequestHeaders(req);
     upstream.begin();
-    new Exchange(req, res, path, headers, hasBody, release, upstream, retry, setCookie).start();
+    new Exchange(req, res, path, headers, hasBody, release, upstream, retry, setCookie, onStatus).start();
   }
 
   private publicRetryTarget(failed: Target): Target | undefined {
@@ -203,7 +212,7 @@ export class Router {
   private statsOf(releaseId: string): ReleaseStats {
     let stats = this.releaseStats.get(releaseId);
     if (stats === undefined) {
-      stats = { counters: { requests: 0, status5xx: 0, connectionErrors: 0 }, latency: new LatencyHistogram() };
+      stats = { counters: { ...ZERO_COUNTERS }, latency: new LatencyHistogram() };
       this.releaseStats.set(releaseId, stats);
     }
     return stats;

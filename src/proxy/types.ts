@@ -21,6 +21,25 @@ export interface ReleaseRoute {
  */
 export interface ReleaseCounters {
   requests: number;
+  status2xx: number;
+  status3xx: number;
+  status4xx: number;
   status5xx: number;
   connectionErrors: number;
+}
+
+export const ZERO_COUNTERS: Readonly<ReleaseCounters> = Object.freeze({ requests: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, connectionErrors: 0 });
+
+/** A route whose outcomes are counted per release (a business metric such as checkouts). */
+export interface BusinessRoute {
+  name: string;
+  method: string;
+  path: string;
+}
+
+/** Responses of one business route for one release, by status class. */
+export interface BusinessCounts {
+  ok: number;
+  clientError: number;
+  serverError: number;
 }

@@ -64,6 +64,12 @@ export function listDeployments(db: Database.Database, limit: number): Deploymen
     .all(limit);
 }
 
+/** How many deployments (and rollbacks) ended with each status. */
+export function countByStatus(db: Database.Database): Record<string, number> {
+  const rows = db.prepare<[], { status: string; n: number }>('SELECT status, COUNT(*) AS n FROM deployments GROUP BY status').all();
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
 export function runningDeployment(db: Database.Database): DeploymentWithSteps | undefined {
   const row = db
     .prepare<[], { id: string }>(`SELECT id FROM deployments WHERE status = 'running' ORDER BY seq DESC LIMIT 1`)

@@ -130,6 +130,7 @@ export class Store {
   /** In the order first recorded; only those of `release` when given. */
   listInstances(release?: string): InstanceRow[] { return agentState.listInstances(this.db, release); }
   getSetting(key: string): string | undefined { return agentState.getSetting(this.db, key); }
+  countDeploymentsByStatus(): Record<string, number> { return deployments.countByStatus(this.db); }
   insertBackup(b: BackupRow): void { backups.insertBackup(this.db, b); }
   setBackupStatus(id: string, status: BackupRow['status']): void { backups.setBackupStatus(this.db, id, status); }
   listBackups(): BackupRow[] { return backups.listBackups(this.db); }

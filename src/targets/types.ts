@@ -20,6 +20,8 @@ export interface ReleaseSpec {
   envFile?: string;
   health: HealthSpec;
   stopTimeoutMs: number;
+  /** Resident memory (bytes) above which an instance is restarted. */
+  memoryLimit?: number;
 }
 
 export interface InstanceInfo {
@@ -30,12 +32,25 @@ export interface InstanceInfo {
   healthy: boolean;
   state: string;
   restarts: number;
+  /** Resident memory, when the target can measure it. */
+  rssBytes?: number;
+}
+
+/** How the app is exposed and watched; sent on every deploy so config changes take effect. */
+export interface ConnectOptions {
+  app: string;
+  proxy: { host: string; port: number };
+  monitoring: { port: number; business: { name: string; method: string; path: string }[] };
 }
 
 export interface TargetStatus {
   url: string | null;
+  /** Where Prometheus can scrape, and why not when it cannot. */
+  monitoring?: { url: string | null; problem: string | null };
   weights: Record<string, number>;
   instances: InstanceInfo[];
+  /** The proxy's routing table as it is: release → weight and upstream instance ids. */
+  table?: { id: string; weight: number; upstreams: string[] }[];
 }
 
 export interface ProbeResponse {
@@ -50,16 +65,19 @@ export interface ProbeRequest {
 }
 
 import type { MetricsSnapshot } from '../analysis/metrics.js';
+import type { CapacityNeeds, Check } from '../doctor/types.js';
 
 export interface Target {
   readonly name: string;
   /**
-   * Pre-deployment capacity check, changing nothing: the public port is free or already
-   * ours, there is disk for releases. Throws a UserError naming the problem; returns a summary.
+   * Capacity checks, changing nothing: disk, memory, CPU load, the public and monitoring ports
+   * (free, or already this app's). Used by `ccom doctor` and pre-deployment validation.
    */
-  preflight(proxy: { host: string; port: number }, releaseDir: string): Promise<string>;
-  /** Make sure the target is reachable (e.g. start the local agent) and serving on `proxy`. */
-  connect(proxy: { host: string; port: number }): Promise<void>;
+  capacity(needs: CapacityNeeds): Promise<Check[]>;
+  /** The router's table agrees with live, healthy instances and with the live release. */
+  routingCheck(liveRelease: string | null): Promise<Check>;
+  /** Make sure the target is reachable (e.g. start the local agent), serving on `proxy`, monitored. */
+  connect(options: ConnectOptions): Promise<void>;
   /** Start `count` instances; resolves when all are healthy, else stops them and rejects with the cause. */
   startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]>;
   /** Take instances out of the pool, let in-flight requests finish (bounded), then stop them. */

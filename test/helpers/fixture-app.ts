@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCcom } from './ccom.js';
 
 /** How a fixture release behaves: the failure modes a deploy must survive. */
-export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300';
+export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic';
 
 /**
  * A real HTTP app in a temp dir. `/` answers `ok <version>`, `/healthz` 200; the mode makes it
@@ -33,6 +33,8 @@ const server = http.createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ' + VERSION);
+  // crash-on-traffic passes health and smoke checks, then dies after its 50th user request.
+  if (MODE === 'crash-on-traffic' && req.headers['user-agent'] !== 'ccom-smoke' && ++served === 50) process.exit(7);
 });
 server.keepAliveTimeout = 5000;
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening', process.env.PORT, VERSION));

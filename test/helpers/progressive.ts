@@ -81,3 +81,15 @@ export function shareOf(s: Sampled, key: string): number {
   const total = Object.values(s.bodies).reduce((a, b) => a + b, 0);
   return (s.bodies[key] ?? 0) / total;
 }
+
+/**
+ * Waits for a started `ccom deploy` to end; one still waiting at a pause (the test failed before
+ * deciding) is aborted first, so a failing test cannot hang on it.
+ */
+export async function finishDeploy(dir: string, deploy: { done: Promise<unknown> }): Promise<void> {
+  const pending = Symbol('pending');
+  if ((await Promise.race([deploy.done, sleep(200).then(() => pending)])) === pending) {
+    await runCcom(['abort', '-C', dir]);
+    await deploy.done;
+  }
+}

@@ -16,7 +16,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { instances } = await target.status();
   await target.down();
   const store = Store.open(ctx.appDir);
-  store.audit(whoAmI(), 'down', { instances: instances.length });
+  // Nothing serves after `down`: the release that was live becomes the one `rollback` or the
+  // next deploy starts from, and no message claims it still serves.
+  const live = store.liveRelease();
+  if (live) store.setReleaseStatus(live.id, 'previous');
+  store.audit(whoAmI(), 'down', { instances: instances.length, release: live?.id ?? null });
   store.close();
   ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom deploy\` starts again)`);
   ctx.result({ stopped: instances.length });

@@ -8,13 +8,36 @@ import { ensureStateDir, type LocalPaths } from './paths.js';
 
 const START_TIMEOUT_MS = 15_000;
 
-async function ping(paths: LocalPaths): Promise<boolean> {
+declare const __CCOM_BUILD__: string;
+const BUILD = typeof __CCOM_BUILD__ === 'string' ? __CCOM_BUILD__ : 'dev';
+
+async function pingAgent(paths: LocalPaths): Promise<{ pid: number; build: string } | undefined> {
   try {
     const res = await socketRequest(paths.socket, 'GET', '/v1/ping', undefined, 2000);
-    return res.status === 200;
+    return res.status === 200 ? (JSON.parse(res.body) as { pid: number; build: string }) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+async function ping(paths: LocalPaths): Promise<boolean> {
+  const agent = await pingAgent(paths);
+  return agent !== undefined && agent.build === BUILD;
+}
+
+/**
+ * An agent started by another build of ccom (after an upgrade) is asked to step down; it
+ * leaves the instances running and the new agent adopts them.
+ */
+async function replaceOutdated(paths: LocalPaths): Promise<void> {
+  const agent = await pingAgent(paths);
+  if (!agent || agent.build === BUILD) return;
+  try {
+    process.kill(agent.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && (await pingAgent(paths)); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 /**
@@ -23,6 +46,7 @@ async function ping(paths: LocalPaths): Promise<boolean> {
  */
 export async function ensureAgent(appDir: string, paths: LocalPaths): Promise<void> {
   if (await ping(paths)) return;
+  await replaceOutdated(paths);
   ensureStateDir(paths);
   const agentScript = fileURLToPath(new URL('./agent.js', import.meta.url));
   const out = openSync(paths.agentLog, 'a', 0o600);

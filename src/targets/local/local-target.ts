@@ -1,10 +1,12 @@
 import { request } from 'node:http';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
-import type { InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
+import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
 import { callAgent, socketRequest } from './agent-client.js';
 import { ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
-import { localPreflight } from './preflight.js';
+import { capacityChecks } from './capacity.js';
+import { checkRouting } from './routing-check.js';
+import type { CapacityNeeds, Check } from '../../doctor/types.js';
 
 /** The default target: instances on this machine behind ccom's own proxy, run by a per-app agent. */
 export class LocalTarget implements Target {
@@ -16,20 +18,31 @@ export class LocalTarget implements Target {
     this.paths = localPaths(appDir);
   }
 
-  /** Asks a running agent which URL it serves (without starting one), then checks port and disk. */
-  async preflight(proxy: { host: string; port: number }, releaseDir: string): Promise<string> {
-    let ourUrl: string | null = null;
-    try {
-      ourUrl = (await this.call<TargetStatus>('GET', '/v1/status')).url;
-    } catch {
-      /* no agent running: the port must simply be free */
-    }
-    return localPreflight(proxy, ourUrl, releaseDir);
+  /** Asks a running agent (without starting one) what it serves, then checks this machine. */
+  async capacity(needs: CapacityNeeds): Promise<Check[]> {
+    const status = await this.runningStatus();
+    // Without limits.memory, what the release serving now uses is the best estimate.
+    const measured = status ? averageRss(status) : undefined;
+    const withEstimate = { ...needs, memoryPerInstance: needs.memoryPerInstance ?? measured };
+    return capacityChecks(withEstimate, this.paths.stateDir, { url: status?.url ?? null, monitoringUrl: status?.monitoring?.url ?? null });
   }
 
-  async connect(proxy: { host: string; port: number }): Promise<void> {
+  async routingCheck(liveRelease: string | null): Promise<Check> {
+    const status = await this.runningStatus();
+    return checkRouting(status, liveRelease);
+  }
+
+  private async runningStatus(): Promise<TargetStatus | undefined> {
+    try {
+      return await this.call<TargetStatus>('GET', '/v1/status');
+    } catch {
+      return undefined; // no agent running
+    }
+  }
+
+  async connect(options: ConnectOptions): Promise<void> {
     await ensureAgent(this.appDir, this.paths);
-    const { url } = await this.call<{ url: string }>('POST', '/v1/listen', proxy);
+    const { url } = await this.call<{ url: string }>('POST', '/v1/configure', options);
     this.url = url;
   }
 
@@ -102,4 +115,10 @@ function httpRequest(url: string, method: string): Promise<ProbeResponse> {
     req.on('error', reject);
     req.end();
   });
+}
+
+function averageRss(status: TargetStatus): number | undefined {
+  const top = Object.entries(status.weights).sort((a, b) => b[1] - a[1])[0]?.[0];
+  const sizes = status.instances.filter((i) => i.release === top && i.rssBytes).map((i) => i.rssBytes as number);
+  return sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : undefined;
 }

@@ -1,0 +1,23 @@
+/** One infrastructure check, as `ccom doctor --json` prints it (SPEC). */
+export interface Check {
+  name: string;
+  status: 'pass' | 'warn' | 'fail';
+  message: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+/** What a check needs to know about the app's planned release. */
+export interface CapacityNeeds {
+  proxy: { host: string; port: number };
+  monitoringPort: number;
+  instances: number;
+  /** Expected resident memory per instance (limits.memory, else measured from the live release). */
+  memoryPerInstance?: number;
+  /** Bytes a new release will take on disk (the last one's size, or the app's). */
+  releaseBytes?: number;
+}
+
+export const pass = (name: string, message: string): Check => ({ name, status: 'pass', message });
+export const warn = (name: string, message: string, fix: string): Check => ({ name, status: 'warn', message, fix });
+export const fail = (name: string, message: string, fix: string): Check => ({ name, status: 'fail', message, fix });

@@ -1,0 +1,57 @@
+import { cpus, freemem, loadavg } from 'node:os';
+import { fail, pass, warn, type CapacityNeeds, type Check } from '../../doctor/types.js';
+import { freeBytes } from '../../gates/disk.js';
+import { describePortOwner, isPortFree } from '../../gates/port.js';
+
+/** Below this, writing logs, history and the next release is likely to fail half-way. */
+const MIN_FREE_DISK = 100 * 1024 * 1024;
+const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+
+/**
+ * This machine's capacity for the next release: disk, memory, CPU load and the two ports (free,
+ * or already served by this app's agent, whose URLs are passed in).
+ */
+export async function capacityChecks(needs: CapacityNeeds, stateDir: string, ours: { url: string | null; monitoringUrl: string | null }): Promise<Check[]> {
+  return [
+    await diskCheck(stateDir, needs.releaseBytes ?? 0),
+    memoryCheck(needs),
+    cpuCheck(),
+    await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, ours.url === `http://${needs.proxy.host}:${needs.proxy.port}`, 'proxy.port'),
+    await portCheck('monitoring-port', '127.0.0.1', needs.monitoringPort, ours.monitoringUrl === `http://127.0.0.1:${needs.monitoringPort}/metrics`, 'monitoring.port'),
+  ];
+}
+
+async function diskCheck(dir: string, releaseBytes: number): Promise<Check> {
+  const free = await freeBytes(dir);
+  const needed = MIN_FREE_DISK + 2 * releaseBytes;
+  if (free < needed) {
+    return fail('disk', `${mb(free)} free where releases are kept; a release needs about ${mb(needed)}`, 'free disk space (old releases live in .ccom/releases/, backups in .ccom/backups/)');
+  }
+  return pass('disk', `${mb(free)} free, a release needs about ${mb(needed)}`);
+}
+
+function memoryCheck(needs: CapacityNeeds): Check {
+  const free = freemem();
+  if (!needs.memoryPerInstance) return pass('memory', `${mb(free)} available (set limits.memory to check what a release needs)`);
+  const needed = needs.instances * needs.memoryPerInstance;
+  const what = `${needs.instances} instance(s) × ${mb(needs.memoryPerInstance)}`;
+  if (needed > free) return fail('memory', `the new release needs about ${mb(needed)} (${what}) but only ${mb(free)} is available`, 'free memory, lower instances, or lower limits.memory if the app needs less');
+  if (needed * 2 > free) return warn('memory', `${mb(free)} available for ${mb(needed)} needed (${what}): little headroom`, 'free memory or lower instances');
+  return pass('memory', `${mb(free)} available, ${mb(needed)} needed (${what})`);
+}
+
+function cpuCheck(): Check {
+  const cores = cpus().length;
+  const load = loadavg()[0] ?? 0;
+  const perCore = load / cores;
+  const message = `load ${load.toFixed(2)} on ${cores} core(s)`;
+  return perCore > 1.5 ? warn('cpu-load', `${message}: the machine is busy, deploys and health checks may be slow`, 'find what keeps the CPU busy (top) before deploying') : pass('cpu-load', message);
+}
+
+async function portCheck(name: string, host: string, port: number, ours: boolean, key: string): Promise<Check> {
+  if (port === 0) return pass(name, `${key} is 0: a free port is picked`);
+  if (ours) return pass(name, `port ${port} is served by this app's agent`);
+  if (await isPortFree(host, port)) return pass(name, `port ${port} on ${host} is free`);
+  const owner = describePortOwner(port);
+  return fail(name, `port ${port} on ${host} is in use${owner ? ` by ${owner}` : ' by another program'}`, `stop that program, or set ${key} in ccom.yaml to a free port (0 picks one)`);
+}
