@@ -78,6 +78,28 @@ test('a canary 300 ms slower than the stable release is rolled back on latency',
   await assertServes(live);
 });
 
+/**
+ * Both canary instances die within moments of each other (a bad release under traffic). A GET
+ * that hit one of them must be retried where it can succeed, not lost. Three rounds, because
+ * whether a request is in flight at the crash is a matter of timing.
+ */
+test('a canary whose instances crash under traffic is rolled back without losing a request', async () => {
+  const load = startLoad(url, 8);
+  try {
+    for (const version of ['v8-crash', 'v9-crash', 'v10-crash']) {
+      app.write(version, 'crash-on-traffic');
+      const run = await runCcom(['deploy', '-C', app.dir, '--json']);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.json.deployment.status, 'rolled_back');
+      // Usually the crash itself; retried requests can make the judge see the latency first.
+      assert.match(run.json.deployment.reason, /crashed|disappeared|analysis failed/);
+    }
+  } finally {
+    assertNoFailures(await load.stop());
+  }
+  await assertServes(live);
+});
+
 test('at a 10% pause fresh clients see ~10% of the new release, sticky clients one release; promote finishes it', async () => {
   app.config(CANARY('[10, pause]', '1s'));
   app.write('v4');
