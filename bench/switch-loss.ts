@@ -138,13 +138,17 @@ export async function run(): Promise<SwitchLossResult> {
     `load: ${load}; every non-2xx, error and timeout counts as failed`,
     `${cpus().length} CPU cores: the load loop, the proxy/daemon, the instances and the switch command share them`,
     ...(pm2Bin ? [`PM2 ${pm2Version(pm2Bin) ?? '?'} with a private PM2_HOME; the app stops gracefully on SIGINT (PM2's kill signal) as on SIGTERM (ccom's)`] : []),
-    ...peers.map((p) => `${p.peer}: failures by switch [${p.failedBySwitch.join(', ')}], before the first switch ${p.failedBeforeFirst}; kinds ${JSON.stringify(p.reasons)}`),
+    ...peers.map(
+      (p) =>
+        `${p.peer}: ${p.failed} of ${p.requests} requests failed = ${p.failedPerSwitch.toFixed(1)} per switch; by switch [${p.failedBySwitch.join(', ')}], ` +
+        `before the first switch ${p.failedBeforeFirst}; kinds ${JSON.stringify(p.reasons)}`,
+    ),
   );
   return {
     name: 'switch-loss',
     title: 'Failed requests per switch under load: ccom redeploy vs pm2 reload',
     rows: peers.map((p) => msRow(`${p.peer} switch (${p.peer === 'ccom' ? 'deploy' : 'reload'}) wall time`, p.switchMs)),
-    ratios: [{ label: 'failed requests per switch, ccom / pm2', value: ratio(ccom?.failedPerSwitch, pm2?.failedPerSwitch), target: '0 (no failed request)' }],
+    ratios: [{ label: 'failed requests per switch, ccom / pm2', value: ratio(ccom?.failedPerSwitch, pm2?.failedPerSwitch) }],
     notes,
     peers,
     load,

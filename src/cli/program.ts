@@ -43,6 +43,7 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .option('--release <id>', 'only this release (default: the live one)')
     .option('-n, --lines <n>', 'lines per instance', '50')
     .action((opts, cmd: Command) => runCommand('logs', cmd));
+  command('backups', 'backups taken before migrations, newest first').action((opts, cmd: Command) => runCommand('backups', cmd));
   command('doctor', 'infrastructure checks: capacity, proxy, monitoring, alerts, backups').action((opts, cmd: Command) => runCommand('doctor', cmd));
   command('down', "stop the app's instances and its agent; history is kept").action((opts, cmd: Command) => runCommand('down', cmd));
 

@@ -34,6 +34,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   abort: () => import('./commands/abort.js'),
   down: () => import('./commands/down.js'),
   doctor: () => import('./commands/doctor.js'),
+  backups: () => import('./commands/backups.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {

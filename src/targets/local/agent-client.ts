@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { UserError } from '../../errors.js';
 import type { ProbeResponse } from '../types.js';
 
@@ -20,6 +20,22 @@ export class AgentError extends Error {
   }
 }
 
+/** Reads a whole (small) response: status, body text and headers. */
+export function collectResponse(res: IncomingMessage): Promise<ProbeResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        body: Buffer.concat(chunks).toString('utf8'),
+        headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+      }),
+    );
+    res.on('error', reject);
+  });
+}
+
 /** Raw HTTP request over the agent's unix socket. */
 export function socketRequest(
   socketPath: string,
@@ -38,18 +54,7 @@ export function socketRequest(
         // Preview requests reach the app with this agent string, so apps can tell smoke tests apart.
         headers: payload ? { 'user-agent': 'ccom-smoke', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : { 'user-agent': 'ccom-smoke' },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-          }),
-        );
-        res.on('error', reject);
-      },
+      (res) => collectResponse(res).then(resolve, reject),
     );
     if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from the agent within ${timeoutMs}ms`)));
     req.on('error', reject);

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
 import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
-import { callAgent, socketRequest } from './agent-client.js';
+import { callAgent, collectResponse, socketRequest } from './agent-client.js';
 import { ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
@@ -100,17 +100,7 @@ export class LocalTarget implements Target {
 
 function httpRequest(url: string, method: string): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: { 'user-agent': 'ccom-smoke' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-        }),
-      );
-    });
+    const req = request(url, { method, agent: false, headers: { 'user-agent': 'ccom-smoke' } }, (res) => collectResponse(res).then(resolve, reject));
     req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10s')));
     req.on('error', reject);
     req.end();
