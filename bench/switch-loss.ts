@@ -5,7 +5,6 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import { deployJson, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { freePort } from './lib/free-port.js';
@@ -17,6 +16,7 @@ import { round1, summarize } from './lib/stats.js';
 import { startKeepAliveLoad, type LoadTally } from './peer/keepalive-load.js';
 import { markdownTable, num } from './peer/markdown.js';
 import { makeOriginApp } from './peer/origin-app.js';
+import { waitForPort } from './peer/service.js';
 
 const SWITCHES = 5;
 const CONNECTIONS = 16;
@@ -85,20 +85,6 @@ async function measureCcom(): Promise<SwitchMeasurement> {
     return { peer: 'ccom', label: 'ccom deploy (blue-green, 2 instances)', ...result };
   } finally {
     await teardown();
-  }
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`the PM2 app did not listen on port ${port} within ${timeoutMs} ms`);
-    await sleep(50);
   }
 }
 

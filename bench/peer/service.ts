@@ -40,6 +40,15 @@ function portAccepts(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves once `port` on 127.0.0.1 accepts a connection (for apps a manager like PM2 started). */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portAccepts(port))) {
+    if (Date.now() > deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 /** Starts `cmd` and resolves once it is ready; fails with its output when it exits or times out first. */
 export async function startService(name: string, cmd: string, args: string[], opts: ServiceOptions): Promise<Service & { readyMatch?: RegExpMatchArray }> {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,10 +9,13 @@ import { runCcom } from './ccom.js';
 
 /**
  * Writes the fixture's base config plus `extra`, with the monitoring listener on a free port so
- * parallel test files never fight over 9464. `monitoring` adds keys under `monitoring:`.
+ * parallel test files never fight over 9464. `monitoring` adds keys under `monitoring:`;
+ * `proxyPort` replaces the base config's `proxy.port: 0`.
  */
-export function writeOpsConfig(app: FixtureApp, extra = '', monitoring = ''): void {
-  writeFileSync(join(app.dir, 'ccom.yaml'), `${BASE_CONFIG}monitoring:\n  port: 0\n${monitoring}${extra}`);
+export function writeOpsConfig(app: FixtureApp, extra = '', opts: { monitoring?: string; proxyPort?: number } = {}): void {
+  const base = BASE_CONFIG.replace('proxy:\n  port: 0\n', `proxy:\n  port: ${opts.proxyPort ?? 0}\n`);
+  assert.ok(base.includes(`proxy:\n  port: ${opts.proxyPort ?? 0}\n`), 'BASE_CONFIG no longer sets proxy.port: 0');
+  writeFileSync(join(app.dir, 'ccom.yaml'), `${base}monitoring:\n  port: 0\n${opts.monitoring ?? ''}${extra}`);
 }
 
 /** `ccom <command> -C dir --json`; asserts a JSON document was printed. */
