@@ -87,7 +87,18 @@ test('300 ms slower than a 2 ms stable release fails on the ratio', () => {
   assert.equal(verdict.kind === 'fail' && verdict.metric, 'latency-ratio', verdict.message);
   assert.match(verdict.message, /p99 latency \d+ms is \d+\.\d× the stable release's 2\.0ms > allowed 1\.5×/);
   assert.equal(decide(canary, undefined, true).kind, 'pass', 'without a stable release to compare, 302 ms is within 500 ms');
-  assert.equal(decide(canary, windowOfRequests([[19, 2]]), true).kind, 'pass', 'a stable release below minRequests is no baseline');
+});
+
+/**
+ * At a 50% step both releases see about the same number of requests, so the canary often reaches
+ * minRequests a moment before the stable release does. Skipping the comparison then must not
+ * turn into a pass: a release 150× slower would be promoted on the strength of no baseline.
+ */
+test('a final verdict does not pass a much slower canary while the stable release is short of minRequests', () => {
+  const canary = windowOfRequests([[20, 302]]);
+  const stable = windowOfRequests([[19, 2]]);
+  const verdict = decide(canary, stable, true);
+  assert.notEqual(verdict.kind, 'pass', `the ratio was never checked, yet: ${verdict.kind} (${verdict.message})`);
 });
 
 test('a canary 1 ms slower than a 1 ms stable release does not fail: the absolute floor', () => {

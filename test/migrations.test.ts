@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Store } from '../src/store/index.js';
@@ -96,6 +96,7 @@ describe('migrations run after a verified backup, and failures put the data back
     const { run, doc } = await deployJson(app.dir);
     assert.equal(run.code, 1, run.stderr);
     assert.equal(doc.status, 'rolled_back');
+    assert.equal(doc.previous, v1);
     assert.match(doc.reason, /migration failed/);
     assert.match(doc.reason, /restored from backup b-\S+ and verified/);
     assert.match(run.stderr, ROLLBACK_LINE);
@@ -162,9 +163,43 @@ describe('migrations run after a verified backup, and failures put the data back
     await assertServes('v1');
   });
 
+  it('migrations.check and migrations.run both see the variables from env.file', async () => {
+    // Real checks need them: `prisma migrate status` reads DATABASE_URL like the migration does.
+    writeFileSync(join(app.dir, '.env.production'), 'DATABASE_URL=file:data/app.db\n');
+    writeOpsConfig(app, MIGRATIONS + BACKUP + 'env:\n  file: .env.production\n  required: [DATABASE_URL]\n');
+    const needsUrl = 'test -n "$DATABASE_URL" || { echo "DATABASE_URL is not set"; exit 1; }\n';
+    writeFileSync(join(app.dir, 'check.sh'), `${needsUrl}echo "checked $DATABASE_URL"\n`);
+    writeFileSync(join(app.dir, 'migrate.sh'), `${needsUrl}printf '${MARKER.trimEnd()}\\n' >> data/app.db\n`);
+    app.write('v2');
+    const { run, doc } = await deployJson(app.dir);
+    writeCheck(false);
+    writeMigration(0);
+    rmSync(join(app.dir, '.env.production'));
+    assert.equal(run.code, 0, `${doc.reason}\n${run.stderr}`);
+    await assertServes('v2');
+  });
+
+  it('a failing backup.run stops the deploy before the migration, and nobody has to act (exit is not 3)', async () => {
+    const sha = sha256File(db);
+    const backups = backupDirs(app.dir);
+    const live = (await get(url)).body;
+    writeOpsConfig(app, MIGRATIONS + 'backup:\n  run: cp data/missing.db "$CCOM_BACKUP_DIR/"\n  restore: cp "$CCOM_BACKUP_DIR/app.db" data/\n');
+    app.write('v7');
+    const { run, doc } = await deployJson(app.dir);
+    assert.equal(sha256File(db), sha, 'the migration did not run');
+    assert.deepEqual(backupDirs(app.dir), backups, 'the failed backup left no directory');
+    assert.equal((await get(url)).body, live, 'the live release keeps serving');
+    assert.match(doc.reason, /backup\.run/);
+    // Nothing ran and nothing moved: "failed, a person must act" (3) would send someone to fix a healthy app.
+    assert.notEqual(run.code, 3, `${doc.status}: ${doc.reason}`);
+    assert.ok(['blocked', 'rolled_back'].includes(doc.status), doc.status);
+  });
+
   it('backup.keep: 2 keeps only the two newest backups after four migrating deploys', async () => {
     writeOpsConfig(app, MIGRATIONS + BACKUP + '  keep: 2\n');
     writeMigration(0);
+    const markers = () => readFileSync(db, 'utf8').split(MARKER).length - 1;
+    const migrated = markers();
     const ids: string[] = [];
     for (const version of ['v3', 'v4', 'v5', 'v6']) {
       app.write(version);
@@ -173,7 +208,7 @@ describe('migrations run after a verified backup, and failures put the data back
       ids.push(doc.id);
     }
     await assertServes('v6');
-    assert.equal(readFileSync(db, 'utf8').split(MARKER).length - 1, 5, 'v1 and the four deploys each migrated once');
+    assert.equal(markers(), migrated + 4, 'each of the four deploys migrated once');
     const rows = backupRows();
     const kept = rows.filter((b) => b.status !== 'pruned');
     assert.deepEqual(kept.map((b) => b.deploymentId), ids.slice(-2).reverse());

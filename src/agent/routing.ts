@@ -48,7 +48,10 @@ export class Routing {
     // instances were drained before they left, so nothing in flight is cut.
     const current = new Set(table.flatMap((r) => r.upstreams.map((u) => u.id)));
     // A draining instance is out of the table but its pool must live until its requests finish.
-    for (const instance of this.supervisor.list()) if (instance.state === 'stopping') current.add(instance.upstreamId);
+    for (const instance of this.supervisor.list()) {
+      const draining = instance.state === 'stopping' || (instance.state === 'restarting' && instance.handle.alive());
+      if (draining) current.add(instance.upstreamId);
+    }
     for (const id of this.knownUpstreams) if (!current.has(id)) void this.router.closeUpstream(id);
     this.knownUpstreams = current;
   }

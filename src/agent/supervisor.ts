@@ -28,6 +28,7 @@ export interface SupervisorOptions {
 /** Failed health checks in a row before an instance in service is taken out of the pool. */
 const FAILURES_BEFORE_UNHEALTHY = 3;
 const MAX_BACKOFF_MS = 30_000;
+const DEFAULT_DRAIN_MS = 30_000;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
@@ -208,6 +209,9 @@ export class Supervisor {
     this.clearTimer(instance.id);
     instance.state = 'restarting';
     this.opts.onChange();
+    // A process that still answers (over its memory limit, failing health) finishes what it
+    // has in flight before it is stopped; a crashed one has nothing left to drain.
+    if (instance.handle.alive()) await this.opts.drain([instance.upstreamId], instance.spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
     await instance.handle.stop(instance.spec.stopTimeoutMs);
     for (let attempt = 0; !this.closed && this.instances.has(instance.id); attempt++) {
       const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);

@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { messageOf, UserError } from '../errors.js';
 import { runCommand, tailLines } from '../gates/run-command.js';
 import type { BackupRow, Store } from '../store/index.js';
-import { RollbackFailed, RolledBack } from './failures.js';
+import { Blocked, RollbackFailed, RolledBack } from './failures.js';
 import type { Steps } from './steps.js';
 import type { Emit } from './types.js';
 
@@ -36,7 +36,10 @@ export async function runMigrations(ctx: MigrationContext): Promise<MigrationOut
   const backup = ctx.config.backup;
   if (!run || !backup) return {};
   const taken = await ctx.steps.must('backup', async (step) => {
-    const row = await takeBackup({ appDir: ctx.appDir, backup, env: ctx.env, store: ctx.store, reason: 'deploy', deploymentId: ctx.deploymentId, release: ctx.releaseId });
+    // A backup that fails leaves everything as it was (no migration ran, nothing started): blocked.
+    const row = await takeBackup({ appDir: ctx.appDir, backup, env: ctx.env, store: ctx.store, reason: 'deploy', deploymentId: ctx.deploymentId, release: ctx.releaseId }).catch((err: unknown) => {
+      throw new Blocked(`backup before the migration failed: ${messageOf(err)}`, { detail: (err as UserError).detail, fix: (err as UserError).fix });
+    });
     const pruned = pruneBackups(ctx.store, backup.keep);
     step.message(`${row.id}: ${row.files} file(s), ${row.bytes} bytes${pruned ? `; pruned ${pruned} old backup(s)` : ''}`);
     return row;

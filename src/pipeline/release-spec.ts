@@ -14,6 +14,7 @@ export function specFor(id: string, dir: string, config: Config, env: Record<str
     health: { ...config.health },
     stopTimeoutMs: config.stopTimeoutMs,
     memoryLimit: config.limits?.memory,
+    drainTimeoutMs: config.drainTimeoutMs,
   };
 }
 

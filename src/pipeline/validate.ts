@@ -67,7 +67,7 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
     if (config.migrations?.check) {
       const check = config.migrations.check;
       await steps.must('migrations', async (step) => {
-        step.message(await runChecked('migrations check', check, dir, config.migrations?.timeoutMs ?? 600_000, 'migrations not ready'));
+        step.message(await runChecked('migrations check', check, dir, config.migrations?.timeoutMs ?? 600_000, 'migrations not ready', env.vars));
       });
     } else {
       steps.skip('migrations', 'no migrations.check configured');
@@ -90,8 +90,8 @@ async function runGate(appDir: string, gate: Gate): Promise<string> {
 }
 
 /** Runs a command that must exit 0; otherwise Blocked with its output's last lines. */
-async function runChecked(what: string, command: string, cwd: string, timeoutMs: number, headline?: string): Promise<string> {
-  const result = await runCommand(command, { cwd, timeoutMs, env: { ...process.env, CCOM: '1' } });
+async function runChecked(what: string, command: string, cwd: string, timeoutMs: number, headline?: string, env: Record<string, string> = {}): Promise<string> {
+  const result = await runCommand(command, { cwd, timeoutMs, env: { ...process.env, ...env, CCOM: '1' } });
   const detail = tailLines(result.output, 30) || '(no output)';
   if (result.timedOut) {
     throw new Blocked(`${headline ? `${headline}: ` : ''}${what} timed out after ${formatMs(timeoutMs)} (\`${command}\`)`, {
@@ -124,7 +124,7 @@ async function checkCapacity(input: ValidateInput, releaseBytes: number): Promis
   });
   const failed = checks.filter((c) => c.status === 'fail' && c.name !== 'monitoring-port');
   if (failed.length > 0) {
-    throw new Blocked(failed.map((c) => c.message).join('; '), { fix: failed.map((c) => c.fix).filter(Boolean).join('; ') });
+    throw new Blocked(failed.map((c) => `${c.name}: ${c.message}`).join('; '), { fix: failed.map((c) => c.fix).filter(Boolean).join('; ') });
   }
   const notes = checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}: ${c.message}`);
   return [checks.map((c) => c.name).join(', ') + ' ok', ...notes].join('; ');

@@ -11,7 +11,11 @@ export async function rollBack(ctx: StrategyContext, failure: unknown, restore: 
   const detail = (failure as { detail?: string }).detail;
   ctx.emit({ type: 'rollback', reason });
   try {
-    await ctx.steps.must('rollback', async (step) => step.message(await restore()));
+    await ctx.steps.must('rollback', async (step) => {
+      const done = await restore();
+      await assertPreviousServes(ctx);
+      step.message(done);
+    });
   } catch (err) {
     throw new RollbackFailed(`${reason}; then the rollback failed: ${messageOf(err)}`, {
       detail,
@@ -22,6 +26,16 @@ export async function rollBack(ctx: StrategyContext, failure: unknown, restore: 
     detail,
     fix: `read the new release's output with \`ccom logs --release ${ctx.spec.id}\`, fix the cause, then deploy again`,
   });
+}
+
+/** "Your app is safe" must be true: the previous release needs a healthy instance taking the traffic. */
+async function assertPreviousServes(ctx: StrategyContext): Promise<void> {
+  if (!ctx.previous) return;
+  const id = ctx.previous.spec.id;
+  const { instances } = await ctx.target.status();
+  if (!instances.some((i) => i.release === id && i.healthy)) {
+    throw new Error(`traffic is back on ${id}, but it has no healthy instance: nothing serves the app`);
+  }
 }
 
 /** The weights that send all traffic to the previous release, or none if there was none. */

@@ -22,6 +22,8 @@ export interface ReleaseSpec {
   stopTimeoutMs: number;
   /** Resident memory (bytes) above which an instance is restarted. */
   memoryLimit?: number;
+  /** How long an instance restarted while still alive may finish in-flight requests. */
+  drainTimeoutMs?: number;
 }
 
 export interface InstanceInfo {

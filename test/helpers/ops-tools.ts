@@ -10,11 +10,17 @@ import { runCcom } from './ccom.js';
 /**
  * Writes the fixture's base config plus `extra`, with the monitoring listener on a free port so
  * parallel test files never fight over 9464. `monitoring` adds keys under `monitoring:`;
- * `proxyPort` replaces the base config's `proxy.port: 0`.
+ * `proxyPort` and `instances` replace the base config's values.
  */
-export function writeOpsConfig(app: FixtureApp, extra = '', opts: { monitoring?: string; proxyPort?: number } = {}): void {
-  const base = BASE_CONFIG.replace('proxy:\n  port: 0\n', `proxy:\n  port: ${opts.proxyPort ?? 0}\n`);
-  assert.ok(base.includes(`proxy:\n  port: ${opts.proxyPort ?? 0}\n`), 'BASE_CONFIG no longer sets proxy.port: 0');
+export function writeOpsConfig(app: FixtureApp, extra = '', opts: { monitoring?: string; proxyPort?: number; instances?: number } = {}): void {
+  let base = BASE_CONFIG;
+  const replace = (from: string, to: string) => {
+    // A changed BASE_CONFIG must not silently void a test.
+    assert.ok(base.includes(from), `BASE_CONFIG has no "${from}"`);
+    base = base.replace(from, to);
+  };
+  if (opts.proxyPort !== undefined) replace('proxy:\n  port: 0\n', `proxy:\n  port: ${opts.proxyPort}\n`);
+  if (opts.instances !== undefined) replace('instances: 2\n', `instances: ${opts.instances}\n`);
   writeFileSync(join(app.dir, 'ccom.yaml'), `${base}monitoring:\n  port: 0\n${opts.monitoring ?? ''}${extra}`);
 }
 
@@ -174,8 +180,9 @@ export function series(samples: PromSample[], name: string, labels: Record<strin
 /**
  * Server sources for operations tests, with the fixture's `/` and `/healthz` behaviour.
  * - `checkout`: `POST /checkout?n=N` fails (500) when N is a multiple of 4, else 200.
- * - `memory-hog`: the first `GET /hog` makes it hold ~150 MB (touched, so resident) for good;
- *   its restarted process starts small again.
+ * - `memory-hog`: `GET /hog` answers, then makes the process hold ~150 MB (touched, so
+ *   resident) for good; its restarted process starts small again.
+ * - both: `GET /slow?ms=N` answers after N ms.
  */
 export function opsServerSource(version: string, mode: 'checkout' | 'memory-hog'): string {
   return `
@@ -193,9 +200,13 @@ const server = http.createServer((req, res) => {
     return res.end(fail ? 'payment failed' : 'paid');
   }
   if (MODE === 'memory-hog' && url.pathname === '/hog') {
-    if (held.length === 0) for (let i = 0; i < 15; i++) held.push(Buffer.alloc(10e6, i + 1));
+    // Answer first: the growth, not this request, is what the memory limit must catch.
     res.writeHead(200, { 'content-type': 'text/plain' });
-    return res.end('holding ' + held.length * 10 + ' MB, rss ' + Math.round(process.memoryUsage().rss / 1e6) + ' MB');
+    res.end('will hold 150 MB, rss now ' + Math.round(process.memoryUsage().rss / 1e6) + ' MB');
+    return setTimeout(() => { if (held.length === 0) for (let i = 0; i < 15; i++) held.push(Buffer.alloc(10e6, i + 1)); }, 50);
+  }
+  if (url.pathname === '/slow') {
+    return setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('slow ' + VERSION); }, Number(url.searchParams.get('ms') || 500));
   }
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ' + VERSION);
