@@ -20,6 +20,12 @@ const BENCHMARKS: Array<[string, () => Promise<BenchResult>]> = [
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 
+/** How this run was started, so a results file says which build it measured. */
+function commandLine(): string {
+  const base = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node --import tsx bench/run.ts';
+  return process.env.CCOM_BIN ? `CCOM_BIN=${process.env.CCOM_BIN} ${base}` : base;
+}
+
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const failures: Array<{ name: string; error: string }> = [];
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
   }
   const pm2 = findPm2();
   const doc = {
-    command: 'npm run bench',
+    command: commandLine(),
     generatedAt: new Date().toISOString(),
     machine: { node: process.version, os: `${type()} ${release()}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
     ccomBin: CCOM_BIN,

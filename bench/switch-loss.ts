@@ -68,7 +68,8 @@ async function underLoad(url: string, switchOnce: () => Promise<number>): Promis
     switchMs,
     requests: tally.ok + tally.failed,
     failed: tally.failed,
-    failedPerSwitch: tally.failed / SWITCHES,
+    // Failures before the first switch are steady-state trouble, not the switches' doing.
+    failedPerSwitch: failedBySwitch.reduce((sum, n) => sum + n, 0) / SWITCHES,
     failedBySwitch,
     failedBeforeFirst: tally.failureTimes.filter((t) => t < starts[0]!).length,
     reasons: tally.reasons,
@@ -126,7 +127,7 @@ export async function run(): Promise<SwitchLossResult> {
     ...(pm2Bin ? [`PM2 ${pm2Version(pm2Bin) ?? '?'} with a private PM2_HOME; the app stops gracefully on SIGINT (PM2's kill signal) as on SIGTERM (ccom's)`] : []),
     ...peers.map(
       (p) =>
-        `${p.peer}: ${p.failed} of ${p.requests} requests failed = ${p.failedPerSwitch.toFixed(1)} per switch; by switch [${p.failedBySwitch.join(', ')}], ` +
+        `${p.peer}: ${p.failed} of ${p.requests} requests failed, ${p.failedPerSwitch.toFixed(1)} per switch; by switch [${p.failedBySwitch.join(', ')}], ` +
         `before the first switch ${p.failedBeforeFirst}; kinds ${JSON.stringify(p.reasons)}`,
     ),
   );

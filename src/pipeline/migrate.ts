@@ -83,7 +83,7 @@ async function restoreOrFail(ctx: MigrationContext, backup: BackupRow, reason: s
   const config = ctx.config.backup;
   if (!config) throw new RollbackFailed(`${reason}; no backup is configured to restore from`);
   try {
-    await ctx.steps.must('restore', async (step) => step.message(await restoreBackup({ appDir: ctx.appDir, backup: config, env: ctx.env, row: backup, store: ctx.store })));
+    await ctx.steps.must('restore', async (step) => step.message(await restoreBackup({ appDir: ctx.appDir, backup: config, env: ctx.env, row: backup, store: ctx.store })), { always: true });
     return `the data was restored from backup ${backup.id} and verified`;
   } catch (err) {
     throw new RollbackFailed(`${reason}; then restoring backup ${backup.id} failed: ${messageOf(err)}`, {

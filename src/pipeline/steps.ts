@@ -32,8 +32,9 @@ export class Steps {
   /** Set by an interrupt (Ctrl-C): the next step fails instead of starting, so the strategy rolls back. */
   interrupted: string | undefined;
 
-  async run<T>(name: string, body: (step: StepHandle) => Promise<T>, opts: { required?: boolean } = {}): Promise<T | undefined> {
-    if (this.interrupted) throw new Interrupted(`${this.interrupted} before step ${name}`);
+  /** `always`: recovery steps (rollback, restore) run even after an interrupt — that is their point. */
+  async run<T>(name: string, body: (step: StepHandle) => Promise<T>, opts: { required?: boolean; always?: boolean } = {}): Promise<T | undefined> {
+    if (this.interrupted && !opts.always) throw new Interrupted(`${this.interrupted} before step ${name}`);
     const record: StepRecord = { name, status: 'running', startedAt: new Date().toISOString(), durationMs: 0 };
     const started = performance.now();
     this.emit({ type: 'step', step: { ...record } });
@@ -59,8 +60,8 @@ export class Steps {
   }
 
   /** Like run, for steps whose value the caller needs (they always throw on failure). */
-  async must<T>(name: string, body: (step: StepHandle) => Promise<T>): Promise<T> {
-    return (await this.run(name, body)) as T;
+  async must<T>(name: string, body: (step: StepHandle) => Promise<T>, opts: { always?: boolean } = {}): Promise<T> {
+    return (await this.run(name, body, opts)) as T;
   }
 
   skip(name: string, message: string): void {

@@ -44,6 +44,6 @@ export const blueGreen: Strategy = {
     await steps.run('drain', async (step) => {
       await target.stopInstances(old, config.drainTimeoutMs);
       step.message(old.length ? `${old.length} old instance(s) drained and stopped` : 'nothing to drain');
-    });
+    }, { always: true }); // once verified, finishing beats stopping half-way
   },
 };

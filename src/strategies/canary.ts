@@ -57,6 +57,6 @@ export const canary: Strategy = {
     await steps.run('drain', async (step) => {
       await target.stopInstances(old, config.drainTimeoutMs);
       step.message(`${old.length} instance(s) of ${stable} drained and stopped`);
-    });
+    }, { always: true }); // once verified, finishing beats stopping half-way
   },
 };

@@ -15,7 +15,7 @@ export async function rollBack(ctx: StrategyContext, failure: unknown, restore: 
       const done = await restore();
       await assertPreviousServes(ctx);
       step.message(done);
-    });
+    }, { always: true });
   } catch (err) {
     throw new RollbackFailed(`${reason}; then the rollback failed: ${messageOf(err)}`, {
       detail,

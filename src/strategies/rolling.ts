@@ -55,6 +55,6 @@ export const rolling: Strategy = {
     await steps.run('drain', async (step) => {
       await target.stopInstances([...oldLeft, ...others], config.drainTimeoutMs);
       step.message(`${oldLeft.length + others.length} leftover instance(s) stopped`);
-    });
+    }, { always: true }); // once verified, finishing beats stopping half-way
   },
 };
