@@ -1,7 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+
+/** A digest of the sources: the same code builds the same stamp, so a rebuild alone replaces no agent. */
+function sourceDigest(): string {
+  const hash = createHash('sha256');
+  const files = readdirSync('src', { recursive: true, withFileTypes: true })
+    .filter((f) => f.isFile())
+    .map((f) => `${f.parentPath}/${f.name}`)
+    .sort();
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 12);
+}
 
 // Two entry points: the CLI (commands are imported lazily, so esbuild splits them into chunks
 // that load only when used) and the agent, a separate long-running process per app.
@@ -14,7 +26,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   // The build stamp lets the CLI notice an agent left running by an older build and replace it.
-  define: { __CCOM_VERSION__: JSON.stringify(version), __CCOM_BUILD__: JSON.stringify(`${version}+${Date.now()}`) },
+  define: { __CCOM_VERSION__: JSON.stringify(version), __CCOM_BUILD__: JSON.stringify(`${version}+${sourceDigest()}`) },
   // Runtime dependencies stay in node_modules (better-sqlite3 is native).
   external: ['better-sqlite3', 'undici', 'zod', 'yaml', 'commander', 'picocolors'],
 });

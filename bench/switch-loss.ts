@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { deployJson, teardownApp } from './lib/ccom.js';
+import { agentPid, deployJson, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { freePort } from './lib/free-port.js';
 import { isMain } from './lib/main.js';
@@ -82,7 +82,17 @@ async function measureCcom(): Promise<SwitchMeasurement> {
   const teardown = onCleanup(() => teardownApp(dir));
   try {
     const { doc } = await deployJson(dir);
+    const agentBefore = agentPid(dir);
     const result = await underLoad(`${doc.url.replace(/\/$/, '')}/`, async () => (await deployJson(dir)).wallMs);
+    const agentAfter = agentPid(dir);
+    // The CLI replaces an agent started by another build (after dist/ was rebuilt), which cuts
+    // every open connection: those failures would be the replacement's, not the switches'.
+    if (agentAfter !== agentBefore) {
+      throw new Error(
+        `the ccom agent was replaced during the redeploys (pid ${agentBefore} → ${agentAfter}; ${result.failed} requests failed): ` +
+          'dist/ was most likely rebuilt mid-run. Rerun with a stable build: CCOM_BIN pointing at a copy of bin/ and dist/',
+      );
+    }
     return { peer: 'ccom', label: 'ccom deploy (blue-green, 2 instances)', ...result };
   } finally {
     await teardown();

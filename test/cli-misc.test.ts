@@ -35,7 +35,7 @@ test('ccom init on a plain Node app writes a config that deploys as it stands', 
 test('Ctrl-C during a canary rolls back at the next step boundary; the old release serves', async () => {
   const app = fixtureApp('v1');
   try {
-    app.config('monitoring:\n  port: 0\nstrategy: canary\ncanary:\n  steps: [50, pause]\n  interval: 200ms\nanalysis:\n  minRequests: 1\n  onInconclusive: promote\n  inconclusiveTimeout: 100ms\n');
+    app.config('strategy: canary\ncanary:\n  steps: [50, pause]\n  interval: 200ms\nanalysis:\n  minRequests: 1\n  onInconclusive: promote\n  inconclusiveTimeout: 100ms\n');
     const first = await runCcom(['deploy', '-C', app.dir, '--json']);
     assert.equal(first.code, 0, first.stderr);
     app.write('v2');

@@ -12,7 +12,13 @@ export interface Target {
 }
 
 /** Chooses where to retry after `failed` could not be reached; undefined when nowhere. */
-export type RetryPicker = (failed: Target) => Target | undefined;
+export type RetryPicker = (failed: Target, tried: ReadonlySet<UpstreamState>) => Target | undefined;
+
+/**
+ * Attempts per request. Instances that die together (a crashing release, a killed host) can
+ * make the first retry fail too; a third attempt goes elsewhere (another release if need be).
+ */
+const MAX_ATTEMPTS = 3;
 
 /** Safe to send twice (RFC 9110 §9.2.2), so a request the upstream may have seen can be retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -37,6 +43,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private settled = false;
   private clientGone = false;
   private retried = false;
+  /** Upstreams this request already failed on (allocated only when a retry happens). */
+  private tried: Set<UpstreamState> | undefined;
+  private attempts = 1;
   private drainHooked = false;
   private release: CompiledRelease;
   private upstream: UpstreamState;
@@ -127,13 +136,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const failed: Target = { release: this.release, upstream: this.upstream };
-    const next = this.canRetry(err) ? this.pickRetry(failed) : undefined;
+    this.tried ??= new Set();
+    this.tried.add(this.upstream);
+    const next = this.canRetry(err) ? this.pickRetry(failed, this.tried) : undefined;
     if (next === undefined) {
       this.settle();
       respondText(this.res, upstreamFailure(err, this.upstream.upstream));
       return;
     }
-    this.retried = true;
+    this.attempts++;
     next.upstream.begin();
     this.upstream.end();
     this.release = next.release;
@@ -143,7 +154,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private canRetry(err: Error): boolean {
-    if (this.retried || !IDEMPOTENT.has(this.req.method ?? '')) return false;
+    if (this.retried || this.attempts >= MAX_ATTEMPTS || !IDEMPOTENT.has(this.req.method ?? '')) return false;
     if (this.hasBody && (this.req.readableDidRead || this.req.destroyed)) return false;
     const code = errorCode(err);
     return code !== undefined && CONNECTION_FAILURES.has(code);

@@ -49,8 +49,8 @@ export class Router {
   private readonly releaseStats = new Map<string, ReleaseStats>();
   private readonly drains = new DrainWaiters((id) => this.inFlight(id));
   private readonly onUpstreamIdle = (): void => this.drains.notify();
-  private readonly retryPublic: RetryPicker = (failed) => this.publicRetryTarget(failed);
-  private readonly retryPreview: RetryPicker = (failed) => this.siblingTarget(failed);
+  private readonly retryPublic: RetryPicker = (failed, tried) => this.publicRetryTarget(failed, tried);
+  private readonly retryPreview: RetryPicker = (failed, tried) => this.siblingTarget(failed, tried);
   /** Business routes (e.g. POST /checkout) whose outcomes are counted per release. */
   readonly business = new BusinessMetrics();
 
@@ -185,16 +185,17 @@ export class Router {
     new Exchange(req, res, path, headers, hasBody, release, upstream, retry, setCookie, onStatus).start();
   }
 
-  private publicRetryTarget(failed: Target): Target | undefined {
-    const sibling = this.siblingTarget(failed);
+  /** Another instance of the same release not tried yet, else one of another live release. */
+  private publicRetryTarget(failed: Target, tried: ReadonlySet<UpstreamState>): Target | undefined {
+    const sibling = this.siblingTarget(failed, tried);
     if (sibling !== undefined) return sibling;
     const release = this.current.pickOtherRelease(failed.release.id);
-    const upstream = release?.pickOtherUpstream(failed.upstream);
+    const upstream = release?.pickUntried(tried);
     return release === undefined || upstream === undefined ? undefined : { release, upstream };
   }
 
-  private siblingTarget(failed: Target): Target | undefined {
-    const upstream = failed.release.pickOtherUpstream(failed.upstream);
+  private siblingTarget(failed: Target, tried: ReadonlySet<UpstreamState>): Target | undefined {
+    const upstream = failed.release.pickUntried(tried);
     return upstream === undefined ? undefined : { release: failed.release, upstream };
   }
 

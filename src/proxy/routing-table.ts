@@ -37,11 +37,11 @@ export class CompiledRelease {
     return picked;
   }
 
-  /** The next upstream in rotation that is not `failed`, if the release has another one. */
-  pickOtherUpstream(failed: UpstreamState): UpstreamState | undefined {
-    for (let tries = 0; tries < this.upstreams.length; tries++) {
+  /** The next upstream in rotation that this request has not failed on yet, if any. */
+  pickUntried(tried: ReadonlySet<UpstreamState>): UpstreamState | undefined {
+    for (let n = 0; n < this.upstreams.length; n++) {
       const candidate = this.pickUpstream();
-      if (candidate !== undefined && candidate !== failed) return candidate;
+      if (candidate !== undefined && !tried.has(candidate)) return candidate;
     }
     return undefined;
   }

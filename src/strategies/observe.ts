@@ -5,6 +5,7 @@ import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
 const TICK_MS = 100;
+const WARMUP_MS = 1000;
 
 export interface ObserveOptions {
   /** The release under analysis and the one it is compared with (same window). */
@@ -26,8 +27,12 @@ export interface ObserveOptions {
 export async function observe(ctx: StrategyContext, opts: ObserveOptions): Promise<string> {
   const { target, config, emit } = ctx;
   const analysis = config.analysis;
-  const baseline = await target.metrics();
+  let baseline = await target.metrics();
   const started = Date.now();
+  // Latency is judged after a warm-up; errors from the first request on. The window restarts
+  // when warm-up ends, so the step's final verdict covers the warm process only.
+  const warmupMs = Math.min(WARMUP_MS, opts.durationMs === 'until-decision' ? WARMUP_MS : opts.durationMs / 4);
+  let warmingUp = true;
   let inconclusiveSince: number | undefined;
   for (;;) {
     await sleep(TICK_MS);
@@ -39,7 +44,12 @@ export async function observe(ctx: StrategyContext, opts: ObserveOptions): Promi
     const elapsed = Date.now() - started;
     const waiting = opts.durationMs === 'until-decision';
     const final = !waiting && elapsed >= (opts.durationMs as number);
-    const verdict = judge(windowOf(now, baseline, opts.release), stableWindow(now, baseline, opts.stable), analysis, now.boundsMs, final);
+    const verdict = judge(windowOf(now, baseline, opts.release), stableWindow(now, baseline, opts.stable), analysis, now.boundsMs, final, { warmingUp });
+    if (verdict.kind !== 'fail' && warmingUp && elapsed >= warmupMs) {
+      warmingUp = false;
+      baseline = now;
+      continue;
+    }
     if (verdict.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
     if (waiting) {
       if (decision?.command === 'promote') return `promoted by ${decision.by}; ${verdict.message}`;

@@ -65,6 +65,8 @@ smoke:
     contains: ok
 proxy:
   port: 0
+monitoring:
+  port: 0
 drainTimeout: 5s
 stopTimeout: 3s
 `;

@@ -21,7 +21,9 @@ export function writeOpsConfig(app: FixtureApp, extra = '', opts: { monitoring?:
   };
   if (opts.proxyPort !== undefined) replace('proxy:\n  port: 0\n', `proxy:\n  port: ${opts.proxyPort}\n`);
   if (opts.instances !== undefined) replace('instances: 2\n', `instances: ${opts.instances}\n`);
-  writeFileSync(join(app.dir, 'ccom.yaml'), `${base}monitoring:\n  port: 0\n${opts.monitoring ?? ''}${extra}`);
+  // BASE_CONFIG already ends its monitoring section with `port: 0`; extra monitoring keys go under it.
+  replace('monitoring:\n  port: 0\n', `monitoring:\n  port: 0\n${opts.monitoring ?? ''}`);
+  writeFileSync(join(app.dir, 'ccom.yaml'), `${base}${extra}`);
 }
 
 /** `ccom <command> -C dir --json`; asserts a JSON document was printed. */
