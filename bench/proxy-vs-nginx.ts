@@ -16,6 +16,7 @@ import { bestOf, measureRun, type PeerProcesses, type PeerRun } from './peer/mea
 import { findNginx, startNginx } from './peer/nginx.js';
 import { makeOriginApp, startOriginApp } from './peer/origin-app.js';
 import { startRouterProcess } from './peer/router.js';
+import type { Service } from './peer/service.js';
 import { findWrk, runWrk } from './peer/wrk.js';
 
 const WARMUP_S = 3;
@@ -41,6 +42,8 @@ interface Peer {
   measurement: PeerMeasurement;
   url: string;
   procs: PeerProcesses;
+  /** What serves this peer, described when a run fails (did something die under load?). */
+  services: Service[];
 }
 
 const peer = (key: PeerMeasurement['key'], label: string): PeerMeasurement => ({ key, label, runs: [], best: null });
@@ -49,8 +52,13 @@ const peer = (key: PeerMeasurement['key'], label: string): PeerMeasurement => ({
 async function measureInterleaved(wrk: string, peers: Peer[], rounds: number): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const p of peers) {
-      if (round === 0) await runWrk(wrk, p.url, WARMUP_S, CONNECTIONS);
-      p.measurement.runs.push(await measureRun(wrk, p.url, MEASURE_S, CONNECTIONS, p.procs));
+      try {
+        if (round === 0) await runWrk(wrk, p.url, WARMUP_S, CONNECTIONS);
+        p.measurement.runs.push(await measureRun(wrk, p.url, MEASURE_S, CONNECTIONS, p.procs));
+      } catch (err) {
+        const states = p.services.map((s) => s.describe()).join('\n');
+        throw new Error(`${p.measurement.label} at ${p.url}: ${err instanceof Error ? err.message : String(err)}\n${states}`);
+      }
     }
   }
   for (const p of peers) p.measurement.best = bestOf(p.measurement.runs);
@@ -67,13 +75,13 @@ async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMe
   try {
     const app = await startOriginApp(dir);
     stops.push(app.stop);
-    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, procs: { proxy: [], app: [app.pid] }, measurement: peer('direct', 'app directly (no proxy)') }];
+    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, procs: { proxy: [], app: [app.pid] }, services: [app], measurement: peer('direct', 'app directly (no proxy)') }];
     const nginx = peer('nginx', 'nginx (1 worker, keepalive 64)');
     const nginxBin = findNginx();
     if (nginxBin) {
       const server = await startNginx(nginxBin, app.port);
       stops.push(server.stop);
-      peers.push({ url: `http://127.0.0.1:${server.port}/`, procs: { proxy: [server.pid], proxyChildren: true, app: [app.pid] }, measurement: nginx });
+      peers.push({ url: `http://127.0.0.1:${server.port}/`, procs: { proxy: [server.pid], proxyChildren: true, app: [app.pid] }, services: [server, app], measurement: nginx });
     } else {
       nginx.skipped = 'nginx not found (apt-get install nginx, or set NGINX_BIN)';
       notes.push(`skip: ${nginx.skipped}`);
@@ -81,7 +89,7 @@ async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMe
     const router = await startRouterProcess(app.port);
     stops.push(router.stop);
     const ccom = peer('ccom-router', 'ccom proxy (Router, own process)');
-    peers.push({ url: `http://127.0.0.1:${router.port}/`, procs: { proxy: [router.pid], app: [app.pid] }, measurement: ccom });
+    peers.push({ url: `http://127.0.0.1:${router.port}/`, procs: { proxy: [router.pid], app: [app.pid] }, services: [router, app], measurement: ccom });
 
     await measureInterleaved(wrk, peers, ROUNDS);
     return [peers[0]!.measurement, nginx, ccom];

@@ -55,6 +55,7 @@ export async function startNginx(bin: string, upstreamPort: number): Promise<Ser
     return {
       pid: service.pid,
       port,
+      describe: service.describe,
       stop: async () => {
         await service.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -15,5 +15,5 @@ export async function startRouterProcess(upstreamPort: number): Promise<Service 
     readyLine: /^listening (\d+)$/m,
     timeoutMs: 20_000,
   });
-  return { pid: service.pid, stop: service.stop, port: Number(service.readyMatch?.[1]) };
+  return { pid: service.pid, stop: service.stop, describe: service.describe, port: Number(service.readyMatch?.[1]) };
 }

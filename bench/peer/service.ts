@@ -9,6 +9,8 @@ export interface Service {
   readonly pid: number;
   /** SIGTERM, then SIGKILL (of it and its direct children) if it has not exited within 3 s. */
   stop(): Promise<void>;
+  /** "running", or how it ended and the tail of its output: for error messages. */
+  describe(): string;
 }
 
 export interface ServiceOptions {
@@ -56,6 +58,7 @@ export async function startService(name: string, cmd: string, args: string[], op
   const pid = child.pid as number;
   let output = '';
   let readyMatch: RegExpMatchArray | undefined;
+  let stopping = false;
   // Keep only the tail: a chatty service must not grow the benchmark's memory.
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -64,7 +67,13 @@ export async function startService(name: string, cmd: string, args: string[], op
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
 
+  const describe = () => {
+    if (!exited(child)) return `${name} (pid ${pid}) is running`;
+    const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+    return `${name} (pid ${pid}) ${how}${stopping ? ' (stopped by the benchmark)' : ''}; its output ends:\n${output}`;
+  };
   const stop = onCleanup(async () => {
+    stopping = true;
     if (exited(child)) return;
     const kids = childrenOf(pid);
     child.kill('SIGTERM');
@@ -76,10 +85,10 @@ export async function startService(name: string, cmd: string, args: string[], op
   for (;;) {
     if (exited(child)) break;
     const ready = opts.readyLine ? readyMatch !== undefined : opts.readyPort !== undefined && (await portAccepts(opts.readyPort));
-    if (ready) return { pid, stop, readyMatch };
+    if (ready) return { pid, stop, describe, readyMatch };
     if (Date.now() > deadline) break;
     await sleep(50);
   }
   await stop();
-  throw new Error(`${name} did not become ready (exit ${child.exitCode ?? child.signalCode ?? 'none, timed out'}):\n${output}`);
+  throw new Error(`${name} did not become ready: ${exited(child) ? describe() : `timed out; its output ends:\n${output}`}`);
 }

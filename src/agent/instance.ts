@@ -14,6 +14,8 @@ export class Instance {
   unhealthySince = 0;
   healthySince = 0;
   lastObserved = '';
+  /** A restart (stop, then a new process) is under way; exits it causes are not crashes. */
+  restartInProgress = false;
   /** Set when the process was started on purpose; crashes of an instance in service are restarted. */
   inService = false;
 

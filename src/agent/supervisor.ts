@@ -132,6 +132,7 @@ export class Supervisor {
       const probe = await probeHealth(instance.port, path, Math.min(2000, Math.max(250, deadline - Date.now())));
       observed = probe.observed;
       if (probe.ok) {
+        if (stoppedMeanwhile(instance)) throw new BootFailure('stopped while starting', '');
         instance.state = 'healthy';
         instance.healthySince = Date.now();
         return;
@@ -161,7 +162,8 @@ export class Supervisor {
   private onExit(instance: Instance, pid: number, how: string): void {
     // Ignore exits of a handle that was already replaced, and stops we asked for.
     if (this.closed || instance.handle.pid !== pid || !instance.inService) return;
-    if (instance.state === 'stopping' || instance.state === 'stopped') return;
+    // Exits we cause ourselves (stop, or the stop inside a restart) are not crashes.
+    if (instance.state === 'stopping' || instance.state === 'stopped' || instance.restartInProgress) return;
     this.opts.log(`instance ${instance.id} (pid ${pid}) ${how}; restarting`);
     void this.restart(instance, how);
   }
@@ -206,6 +208,17 @@ export class Supervisor {
 
   /** Replaces the process of an instance in service, retrying with exponential backoff. */
   private async restart(instance: Instance, why: string): Promise<void> {
+    // One restart at a time per instance: two would each spawn a process and orphan one.
+    if (instance.restartInProgress) return;
+    instance.restartInProgress = true;
+    try {
+      await this.restartLoop(instance, why);
+    } finally {
+      instance.restartInProgress = false;
+    }
+  }
+
+  private async restartLoop(instance: Instance, why: string): Promise<void> {
     this.clearTimer(instance.id);
     instance.state = 'restarting';
     this.opts.onChange();
@@ -217,7 +230,10 @@ export class Supervisor {
       const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);
       await sleep(backoff);
       if (this.closed || instance.state !== 'restarting') return;
-      instance.port = await findFreePort('127.0.0.1');
+      const port = await findFreePort('127.0.0.1');
+      // A stop may have come while the port was being found: then nothing must be spawned.
+      if (this.closed || instance.state !== 'restarting') return;
+      instance.port = port;
       instance.handle = spawnInstance({
         command: instance.spec.start,
         cwd: instance.spec.dir,
@@ -232,6 +248,7 @@ export class Supervisor {
         this.opts.onChange();
         return;
       } catch (err) {
+        if (stoppedMeanwhile(instance)) return;
         this.opts.log(`restart of ${instance.id} failed: ${(err as Error).message}`);
         instance.state = 'restarting';
         await instance.handle.stop(instance.spec.stopTimeoutMs);
@@ -252,6 +269,11 @@ export class Supervisor {
     if (timer) clearInterval(timer);
     this.timers.delete(id);
   }
+}
+
+/** A stop can arrive during any await of a start or restart; re-read the state after each. */
+function stoppedMeanwhile(instance: Instance): boolean {
+  return instance.state === 'stopping' || instance.state === 'stopped';
 }
 
 function newInstanceId(): string {

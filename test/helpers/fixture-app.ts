@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCcom } from './ccom.js';
@@ -41,6 +41,29 @@ server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listenin
 if (MODE === 'crash-after-boot') setTimeout(() => process.exit(7), 1500);
 process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
 `;
+}
+
+/** Running (not zombie) processes whose working directory is inside `dir`, after a grace period. */
+export async function processesUnder(dir: string, graceMs = 2000): Promise<number[]> {
+  const scan = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z' && readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  const deadline = Date.now() + graceMs;
+  let found = scan();
+  while (found.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    found = scan();
+  }
+  return found;
 }
 
 export interface FixtureApp {
@@ -91,7 +114,12 @@ export function fixtureApp(version = 'v1'): FixtureApp {
           /* already stopped by down */
         }
       }
+      // `down` must leave no instance behind: any process still running in this app's
+      // directory is a leak. It is killed (by pid, ours) and the test fails.
+      const leaked = await processesUnder(dir);
+      for (const pid of leaked) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      if (leaked.length) throw new Error(`ccom down left ${leaked.length} process(es) running in ${dir}: ${leaked.join(', ')}`);
     },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', version: '1.0.0', private: true }));
