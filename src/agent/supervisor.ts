@@ -1,19 +1,12 @@
+export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
 import { findFreePort } from '../gates/port.js';
 import type { ReleaseSpec } from '../targets/types.js';
+import { stoppedMeanwhile, waitHealthy } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
+import { checkInService } from './health-watch.js';
 import { Instance } from './instance.js';
-import { tailFile } from './log-tail.js';
-import { procStats } from './proc-stats.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
-
-/** A release that could not reach healthy: the message names the check and what it saw. */
-export class BootFailure extends Error {
-  constructor(message: string, readonly detail: string) {
-    super(message);
-    this.name = 'BootFailure';
-  }
-}
 
 export interface SupervisorOptions {
   logFile(release: string, instanceId: string): string;
@@ -53,7 +46,7 @@ export class Supervisor {
     try {
       for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
       this.opts.onChange();
-      await Promise.all(started.map((instance) => this.waitHealthy(instance, cancel)));
+      await Promise.all(started.map((instance) => waitHealthy(instance, cancel)));
     } catch (err) {
       cancel.cancelled = true;
       await Promise.all(started.map((instance) => this.stopOne(instance, 0)));
@@ -119,40 +112,6 @@ export class Supervisor {
     return { ...this.opts.baseEnv, ...spec.env, PORT: String(port), CCOM_RELEASE: spec.id, CCOM_INSTANCE: id };
   }
 
-  /** Polls fast at first (apps boot in ~100 ms) so deploys are not held up by the check interval. */
-  private async waitHealthy(instance: Instance, cancel: { cancelled: boolean }): Promise<void> {
-    const { path, timeoutMs, intervalMs } = instance.spec.health;
-    const deadline = Date.now() + timeoutMs;
-    let exit: string | undefined;
-    void instance.handle.exited.then((how) => (exit = how));
-    let delay = 25;
-    let observed = 'no check ran';
-    while (!cancel.cancelled) {
-      if (exit !== undefined) throw this.bootFailure(instance, `crashed on boot: ${exit}`);
-      const probe = await probeHealth(instance.port, path, Math.min(2000, Math.max(250, deadline - Date.now())));
-      observed = probe.observed;
-      if (probe.ok) {
-        if (stoppedMeanwhile(instance)) throw new BootFailure('stopped while starting', '');
-        instance.state = 'healthy';
-        instance.healthySince = Date.now();
-        return;
-      }
-      if (Date.now() >= deadline) {
-        throw this.bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})`);
-      }
-      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
-      delay = Math.min(delay * 2, intervalMs, 500);
-      // A crash is reported as such even if it happened during the sleep.
-      await Promise.race([instance.handle.exited, sleep(0)]);
-    }
-    throw new BootFailure('start cancelled', '');
-  }
-
-  private bootFailure(instance: Instance, what: string): BootFailure {
-    const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
-    return new BootFailure(message, tailFile(instance.logFile, 20));
-  }
-
   private putInService(instance: Instance): void {
     instance.inService = true;
     void instance.handle.exited.then((how) => this.onExit(instance, instance.handle.pid, how));
@@ -170,36 +129,13 @@ export class Supervisor {
 
   private scheduleHealth(instance: Instance): void {
     this.clearTimer(instance.id);
-    const { path, intervalMs, timeoutMs } = instance.spec.health;
+    const { intervalMs } = instance.spec.health;
     const timer = setInterval(async () => {
-      if (instance.state !== 'healthy' && instance.state !== 'unhealthy') return;
-      const limit = instance.spec.memoryLimit;
-      const rss = limit ? procStats(instance.handle.pid)?.rssBytes : undefined;
-      if (limit && rss !== undefined && rss > limit) {
-        instance.memoryRestarts++;
-        const mb = (n: number) => `${Math.round(n / 1e6)}MB`;
-        void this.restart(instance, `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)`);
-        return;
-      }
-      const probe = await probeHealth(instance.port, path, Math.max(1000, intervalMs));
-      instance.lastObserved = probe.observed;
-      if (probe.ok) {
-        instance.consecutiveFailures = 0;
-        if (instance.state === 'unhealthy') {
-          instance.state = 'healthy';
-          instance.healthySince = Date.now();
-          this.opts.onChange();
-        }
-        return;
-      }
-      instance.consecutiveFailures++;
-      if (instance.state === 'healthy' && instance.consecutiveFailures >= FAILURES_BEFORE_UNHEALTHY) {
-        instance.state = 'unhealthy';
-        instance.unhealthySince = Date.now();
-        this.opts.log(`instance ${instance.id} is unhealthy (${probe.observed}); out of the pool`);
+      const action = await checkInService(instance, FAILURES_BEFORE_UNHEALTHY);
+      if (action.kind === 'restart') void this.restart(instance, action.why);
+      if (action.kind === 'changed') {
+        if (action.log) this.opts.log(action.log);
         this.opts.onChange();
-      } else if (instance.state === 'unhealthy' && Date.now() - instance.unhealthySince > timeoutMs) {
-        void this.restart(instance, `unhealthy for ${timeoutMs}ms (${probe.observed})`);
       }
     }, intervalMs);
     timer.unref();
@@ -242,7 +178,7 @@ export class Supervisor {
       });
       instance.restarts++;
       try {
-        await this.waitHealthy(instance, { cancelled: false });
+        await waitHealthy(instance, { cancelled: false });
         this.opts.log(`instance ${instance.id} restarted after: ${why}`);
         this.putInService(instance);
         this.opts.onChange();
@@ -269,11 +205,6 @@ export class Supervisor {
     if (timer) clearInterval(timer);
     this.timers.delete(id);
   }
-}
-
-/** A stop can arrive during any await of a start or restart; re-read the state after each. */
-function stoppedMeanwhile(instance: Instance): boolean {
-  return instance.state === 'stopping' || instance.state === 'stopped';
 }
 
 function newInstanceId(): string {

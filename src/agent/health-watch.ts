@@ -1,0 +1,42 @@
+import { probeHealth } from './health-probe.js';
+import type { Instance } from './instance.js';
+import { procStats } from './proc-stats.js';
+
+export type WatchAction = { kind: 'none' } | { kind: 'changed'; log?: string } | { kind: 'restart'; why: string };
+
+const mb = (n: number) => `${Math.round(n / 1e6)}MB`;
+
+/**
+ * One periodic check of an instance in service: over its memory limit → restart (counted);
+ * `failuresBeforeUnhealthy` failed health checks in a row → out of the pool; unhealthy for
+ * longer than health.timeout → restart; healthy again → back in the pool.
+ */
+export async function checkInService(instance: Instance, failuresBeforeUnhealthy: number): Promise<WatchAction> {
+  if (instance.state !== 'healthy' && instance.state !== 'unhealthy') return { kind: 'none' };
+  const limit = instance.spec.memoryLimit;
+  const rss = limit ? procStats(instance.handle.pid)?.rssBytes : undefined;
+  if (limit && rss !== undefined && rss > limit) {
+    instance.memoryRestarts++;
+    return { kind: 'restart', why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)` };
+  }
+  const { path, intervalMs, timeoutMs } = instance.spec.health;
+  const probe = await probeHealth(instance.port, path, Math.max(1000, intervalMs));
+  instance.lastObserved = probe.observed;
+  if (probe.ok) {
+    instance.consecutiveFailures = 0;
+    if (instance.state !== 'unhealthy') return { kind: 'none' };
+    instance.state = 'healthy';
+    instance.healthySince = Date.now();
+    return { kind: 'changed', log: `instance ${instance.id} is healthy again; back in the pool` };
+  }
+  instance.consecutiveFailures++;
+  if (instance.state === 'healthy' && instance.consecutiveFailures >= failuresBeforeUnhealthy) {
+    instance.state = 'unhealthy';
+    instance.unhealthySince = Date.now();
+    return { kind: 'changed', log: `instance ${instance.id} is unhealthy (${probe.observed}); out of the pool` };
+  }
+  if (instance.state === 'unhealthy' && Date.now() - instance.unhealthySince > timeoutMs) {
+    return { kind: 'restart', why: `unhealthy for ${timeoutMs}ms (${probe.observed})` };
+  }
+  return { kind: 'none' };
+}
