@@ -20,6 +20,10 @@ export type RetryPicker = (failed: Target, tried: ReadonlySet<UpstreamState>) =>
  */
 const MAX_ATTEMPTS = 3;
 
+function uncork(socket: NodeJS.WritableStream & { uncork(): void }): void {
+  socket.uncork();
+}
+
 /** Safe to send twice (RFC 9110 §9.2.2), so a request the upstream may have seen can be retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
@@ -101,6 +105,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const headers = forwardResponseHeaders(rawHeaders);
       if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
       this.res.writeHead(statusCode, headers);
+      // Head, body and end of a small response usually arrive in one upstream read: corking until
+      // the next tick sends them to the client in one write instead of two or three.
+      const socket = this.res.socket;
+      if (socket && !socket.writableCorked) {
+        socket.cork();
+        process.nextTick(uncork, socket);
+      }
     } catch (err) {
       // node:http rejects a header value undici let through; the head was not sent, so say so.
       // Never retry: the upstream did answer, just not in a form we can pass on.
