@@ -5,7 +5,6 @@ import type { MetricsSnapshot } from '../analysis/metrics.js';
 import type { Store } from '../store/index.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
 import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
-import { createRegistry } from './monitoring/registry.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
@@ -39,11 +38,17 @@ export class AgentCore {
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => store.saveRoutes(weights));
     this.listener = new PublicListener(() => createProxyServer(this.router));
-    this.monitoring = new MonitoringServer(createRegistry(this, () => store.countDeploymentsByStatus()));
+    this.monitoring = new MonitoringServer(async () => {
+      const { createRegistry } = await import('./monitoring/registry.js');
+      return createRegistry(this, () => store.countDeploymentsByStatus());
+    });
   }
 
-  /** After a restart: bind the saved public port, re-adopt instances, restore the weights. */
-  async recover(): Promise<void> {
+  /**
+   * After a restart: re-adopt instances, restore the weights, then (unless a handover brings
+   * the listening socket along) bind the saved public port.
+   */
+  async recover(opts: { bind: boolean } = { bind: true }): Promise<void> {
     const weights = this.store.loadRoutes();
     const rows = this.store.listInstances();
     await Promise.all(
@@ -55,11 +60,16 @@ export class AgentCore {
     );
     this.routing.restore(weights);
     this.onChange();
-    const saved = this.store.getSetting(OPTIONS_KEY);
-    if (saved) {
-      const options = JSON.parse(saved) as ConnectOptions;
+    const options = this.savedOptions();
+    if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
+  }
+
+  /** What the last deploy configured (public port, monitoring), as saved in history. */
+  savedOptions(): ConnectOptions | undefined {
+    const saved = this.store.getSetting(OPTIONS_KEY);
+    return saved ? (JSON.parse(saved) as ConnectOptions) : undefined;
   }
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */

@@ -48,6 +48,34 @@ export class PublicListener {
     return this.bound;
   }
 
+  /**
+   * Serves on a listening socket handed over by the previous agent: both accept on it until
+   * the old one stops, so no connection is refused while agents change.
+   */
+  async adopt(handle: object, bound: { host: string; port: number }): Promise<void> {
+    const server = this.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(handle, () => resolve());
+    });
+    this.server = server;
+    this.bound = bound;
+  }
+
+  /** The listening server, to hand over to the next agent. */
+  handle(): Server | null {
+    return this.server;
+  }
+
+  /** Stops accepting; open connections finish their requests (idle ones are closed now). */
+  async stopAccepting(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;

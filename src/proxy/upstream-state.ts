@@ -1,11 +1,12 @@
-import { Pool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
+import { Pool } from './pool.js';
 import type { Upstream } from './types.js';
 
 /**
  * Connections kept per upstream instance. One request per connection (`pipelining: 1`) so a slow
  * response never holds up the ones queued behind it.
  */
-const POOL_OPTIONS: Pool.Options = {
+const POOL_OPTIONS: UndiciPool.Options = {
   connections: 64,
   pipelining: 1,
   // Node servers announce `Keep-Alive: timeout=5`; undici subtracts this margin from the hint so it

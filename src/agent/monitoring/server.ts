@@ -11,11 +11,24 @@ export class MonitoringServer {
   private port: number | null = null;
   problem: string | null = null;
 
-  constructor(private readonly registry: Registry) {}
+  private registry: Promise<Registry> | undefined;
+  private app = 'unknown';
+
+  /** `createRegistry` runs at the first scrape: an agent nobody scrapes never loads prom-client. */
+  constructor(private readonly createRegistry: () => Promise<Registry>) {}
 
   /** Every series carries the app's name, known once a deploy configured the agent. */
   setApp(app: string): void {
-    this.registry.setDefaultLabels({ app });
+    this.app = app;
+    void this.registry?.then((r) => r.setDefaultLabels({ app }));
+  }
+
+  private metrics(): Promise<{ text: string; contentType: string }> {
+    this.registry ??= this.createRegistry().then((r) => {
+      r.setDefaultLabels({ app: this.app });
+      return r;
+    });
+    return this.registry.then(async (r) => ({ text: await r.metrics(), contentType: r.contentType }));
   }
 
   url(): string | null {
@@ -26,10 +39,9 @@ export class MonitoringServer {
     if (this.server && (port === 0 || port === this.port)) return;
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        this.registry
-          .metrics()
-          .then((text) => {
-            res.writeHead(200, { 'content-type': this.registry.contentType });
+        this.metrics()
+          .then(({ text, contentType }) => {
+            res.writeHead(200, { 'content-type': contentType });
             res.end(text);
           })
           .catch((err: Error) => {
