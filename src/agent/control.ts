@@ -13,11 +13,16 @@ const BUILD = typeof __CCOM_BUILD__ === 'string' ? __CCOM_BUILD__ : 'dev';
  * The control API, HTTP over a unix socket only the user can open. Long operations (starting
  * a release until healthy, draining) answer when done; the CLI waits on them.
  */
-export function createControlServer(core: AgentCore): Server {
+export interface ControlHooks {
+  /** Starts the given agent script and hands it the public socket; resolves with its pid. */
+  handOver(agentScript: string): Promise<number>;
+}
+
+export function createControlServer(core: AgentCore, hooks: ControlHooks): Server {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith(PREVIEW_PREFIX)) return preview(core, url, req, res);
-    handle(core, req, res).catch((err) => {
+    handle(core, hooks, req, res).catch((err) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof BootFailure) return sendError(res, 422, err.message, { detail: err.detail });
       if (isUserError(err)) return sendError(res, 409, err.message, { fix: err.fix, detail: err.detail });
@@ -30,7 +35,7 @@ export function createControlServer(core: AgentCore): Server {
   return server;
 }
 
-async function handle(core: AgentCore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(core: AgentCore, hooks: ControlHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const route = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
   switch (route) {
     case 'GET /v1/ping':
@@ -54,6 +59,10 @@ async function handle(core: AgentCore, req: IncomingMessage, res: ServerResponse
       const { weights } = await readJson<{ weights: Record<string, number> }>(req);
       core.setWeights(weights);
       return sendJson(res, 200, {});
+    }
+    case 'POST /v1/handover': {
+      const { agentScript } = await readJson<{ agentScript: string }>(req);
+      return sendJson(res, 200, { pid: await hooks.handOver(agentScript) });
     }
     case 'POST /v1/shutdown':
       await core.stopEverything();

@@ -4,7 +4,11 @@ import { Store } from '../store/index.js';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
+import { handOver, takeOver } from './handover.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
+
+/** How long the old agent keeps serving connections it already has after an upgrade. */
+const DRAIN_ON_HANDOVER_MS = 30_000;
 
 /**
  * The per-app agent: owns the public port (ccom's proxy), supervises instances and answers the
@@ -17,13 +21,28 @@ async function main(): Promise<void> {
   ensureStateDir(paths);
   const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 
-  if (!claimPidFile(paths.pidFile)) {
+  const handover = process.argv.includes('--handover');
+  if (!handover && !claimPidFile(paths.pidFile)) {
     log('another agent is already running for this app; exiting');
     return;
   }
   const store = Store.open(appDir);
   const core: AgentCore = new AgentCore(appDir, paths, store, log, () => shutdown(0));
-  const control = createControlServer(core);
+  const control = createControlServer(core, {
+    // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
+    handOver: async (agentScript) => {
+      const pid = await handOver(core, agentScript, paths.agentLog, async () => {
+        control.close();
+        releasePidFile(paths.pidFile);
+        unlinkQuietly(paths.socket);
+      });
+      void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
+        store.close();
+        process.exit(0);
+      });
+      return pid;
+    },
+  });
 
   const shutdown = (code: number) => {
     core.supervisor.close();
@@ -31,11 +50,7 @@ async function main(): Promise<void> {
     // The socket and pid file belong to whichever agent owns the pid file now.
     if (ownsPidFile(paths.pidFile)) {
       releasePidFile(paths.pidFile);
-      try {
-        unlinkSync(paths.socket);
-      } catch {
-        /* already gone */
-      }
+      unlinkQuietly(paths.socket);
     }
     store.close();
     process.exit(code);
@@ -46,12 +61,17 @@ async function main(): Promise<void> {
 
   // Re-adopt instances and serve the live release before answering the CLI, so a command
   // never acts on a half-recovered state.
-  await core.recover();
-  try {
-    unlinkSync(paths.socket);
-  } catch {
-    /* no stale socket */
+  if (handover) {
+    await core.recover({ bind: false });
+    await takeOver(core);
+    if (!claimPidFile(paths.pidFile)) throw new Error('the previous agent did not release the pid file');
+    const options = core.savedOptions();
+    if (options) await core.configure(options);
+    log(`took over from the previous agent`);
+  } else {
+    await core.recover();
   }
+  unlinkQuietly(paths.socket);
   await new Promise<void>((ready, fail) => {
     control.once('error', fail);
     control.listen(paths.socket, () => ready());
@@ -66,6 +86,14 @@ async function main(): Promise<void> {
     }
   }, 2000).unref();
   log(`agent ${process.pid} ready for ${appDir} on ${paths.socket}`);
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
 }
 
 main().catch((err) => {

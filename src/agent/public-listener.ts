@@ -1,5 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server, ServerResponse } from 'node:http';
+
+/** How long connections that were idle at a handover may still send one more request. */
+const IDLE_GRACE_MS = 2_000;
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { describePortOwner } from '../gates/port.js';
 import { UserError } from '../errors.js';
 
@@ -67,13 +70,26 @@ export class PublicListener {
     return this.server;
   }
 
-  /** Stops accepting; open connections finish their requests (idle ones are closed now). */
-  async stopAccepting(): Promise<void> {
+  /**
+   * After a handover: accept nothing new, answer the next request on each kept-alive connection
+   * with `Connection: close` (its client reconnects, to the new agent, losing nothing), close
+   * connections that stay idle, and resolve when all are gone or at the bound.
+   */
+  async drainAndClose(boundMs: number): Promise<void> {
     const server = this.server;
     if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
+    server.on('request', (_req, res: ServerResponse) => {
+      res.shouldKeepAlive = false;
+    });
+    // http.Server#close would also drop idle connections at once, while a client may be sending
+    // on one: net.Server's close only stops accepting. Idle connections get a moment to send
+    // their next request (answered with close) before they are swept.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    let sweep: NodeJS.Timeout | undefined;
+    const startSweep = setTimeout(() => (sweep = setInterval(() => server.closeIdleConnections(), 250)), IDLE_GRACE_MS);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, boundMs))]);
+    clearTimeout(startSweep);
+    if (sweep) clearInterval(sweep);
   }
 
   async close(): Promise<void> {

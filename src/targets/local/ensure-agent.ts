@@ -26,12 +26,19 @@ async function ping(paths: LocalPaths): Promise<boolean> {
 }
 
 /**
- * An agent started by another build of ccom (after an upgrade) is asked to step down; it
- * leaves the instances running and the new agent adopts them.
+ * An agent started by another build of ccom (after an upgrade) hands over to this build's agent:
+ * the new one inherits the listening public socket, so no connection is refused. An agent too
+ * old to hand over is asked to step down instead; either way the instances keep running and are
+ * adopted.
  */
-async function replaceOutdated(paths: LocalPaths): Promise<void> {
+async function replaceOutdated(paths: LocalPaths, agentScript: string): Promise<void> {
   const agent = await pingAgent(paths);
   if (!agent || agent.build === BUILD) return;
+  const answer = await socketRequest(paths.socket, 'POST', '/v1/handover', { agentScript }, 30_000).catch(() => undefined);
+  if (answer?.status === 200) {
+    for (let i = 0; i < 200 && !(await ping(paths)); i++) await new Promise((r) => setTimeout(r, 25));
+    return;
+  }
   try {
     process.kill(agent.pid, 'SIGTERM');
   } catch {
@@ -46,9 +53,10 @@ async function replaceOutdated(paths: LocalPaths): Promise<void> {
  */
 export async function ensureAgent(appDir: string, paths: LocalPaths): Promise<void> {
   if (await ping(paths)) return;
-  await replaceOutdated(paths);
-  ensureStateDir(paths);
   const agentScript = fileURLToPath(new URL('./agent.js', import.meta.url));
+  await replaceOutdated(paths, agentScript);
+  if (await ping(paths)) return;
+  ensureStateDir(paths);
   const out = openSync(paths.agentLog, 'a', 0o600);
   let exited: string | undefined;
   try {
