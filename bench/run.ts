@@ -6,16 +6,24 @@ import { writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { agentMemory } from './agent-memory.js';
+import { canaryDetection } from './canary-detection.js';
+import { printProxyVsNginx, run as proxyVsNginx, type ProxyVsNginxResult } from './proxy-vs-nginx.js';
+import { printSwitchLoss, run as switchLoss, type SwitchLossResult } from './switch-loss.js';
 import { coldStart } from './cold-start.js';
 import { deployOverhead } from './deploy-overhead.js';
 import { CCOM_BIN } from './lib/ccom.js';
 import { findPm2, pm2Version } from './lib/pm2.js';
 import { printResult, type BenchResult } from './lib/report.js';
 
-const BENCHMARKS: Array<[string, () => Promise<BenchResult>]> = [
+type Bench = [name: string, run: () => Promise<BenchResult>, print?: (result: BenchResult) => void];
+
+const BENCHMARKS: Bench[] = [
   ['cold-start', coldStart],
   ['deploy-overhead', deployOverhead],
   ['agent-memory', agentMemory],
+  ['proxy-vs-nginx', proxyVsNginx, (r) => printProxyVsNginx(r as ProxyVsNginxResult)],
+  ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],
+  ['canary-detection', canaryDetection],
 ];
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -29,11 +37,13 @@ function commandLine(): string {
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const failures: Array<{ name: string; error: string }> = [];
-  for (const [name, bench] of BENCHMARKS) {
+  const only = process.argv.slice(2);
+  for (const [name, bench, print = printResult] of BENCHMARKS) {
+    if (only.length > 0 && !only.includes(name)) continue;
     const started = performance.now();
     try {
       const result = await bench();
-      printResult(result);
+      print(result);
       console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
       results.push(result);
     } catch (err) {

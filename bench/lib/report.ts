@@ -42,7 +42,7 @@ export function printResult(result: BenchResult): void {
   for (const l of lines) console.log(row(l));
   if (result.ratios.length > 0) console.log('');
   for (const r of result.ratios) {
-    const value = r.value === null ? 'n/a (peer skipped)' : `${r.value.toFixed(2)}×`;
+    const value = r.value === null ? 'n/a (peer skipped)' : r.value < 0.01 && r.value > 0 ? `${r.value.toPrecision(2)}× (1/${Math.round(1 / r.value)})` : `${r.value.toFixed(2)}×`;
     console.log(`ratio ${r.label}: ${value}${r.target ? `  (target ${r.target})` : ''}`);
   }
   for (const n of result.notes) console.log(`note: ${n}`);
