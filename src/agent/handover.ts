@@ -1,3 +1,4 @@
+import { AGENT_NODE_FLAGS } from './node-flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { AgentCore } from './core.js';
@@ -32,7 +33,7 @@ export async function handOver(core: AgentCore, agentScript: string, logFile: st
   const server = core.listener.handle();
   const bound = core.listener.address();
   const out = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [agentScript, '--dir', core.appDir, '--handover'], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentScript, '--dir', core.appDir, '--handover'], {
     cwd: core.appDir,
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],

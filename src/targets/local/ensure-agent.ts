@@ -1,3 +1,4 @@
+import { AGENT_NODE_FLAGS } from '../../agent/node-flags.js';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +61,7 @@ export async function ensureAgent(appDir: string, paths: LocalPaths): Promise<vo
   const out = openSync(paths.agentLog, 'a', 0o600);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [agentScript, '--dir', appDir], {
+    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentScript, '--dir', appDir], {
       cwd: appDir,
       detached: true,
       stdio: ['ignore', out, out],
