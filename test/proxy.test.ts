@@ -4,7 +4,11 @@ import net from 'node:net';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request, type Dispatcher } from 'undici';
-import { latencyQuantile, latencyWindow } from '../src/proxy/router.js';
+import { quantileMs } from '../src/analysis/metrics.js';
+import { LATENCY_BOUNDS_MS } from '../src/proxy/router.js';
+
+const latencyWindow = (later: number[], earlier: number[]) => later.map((c, i) => c - (earlier[i] ?? 0));
+const latencyQuantile = (counts: number[], q: number) => quantileMs(counts, LATENCY_BOUNDS_MS, q);
 import { deadPort, gate, startProxy, startUpstream, type TestUpstream } from './fixtures/proxy-servers.js';
 
 const client = new Agent({ connections: 32 });

@@ -26,24 +26,3 @@ export class LatencyHistogram {
     return Array.from(this.counts);
   }
 }
-
-/** Bucket-wise `later - earlier`: the responses recorded between two snapshots. */
-export function latencyWindow(later: readonly number[], earlier: readonly number[]): number[] {
-  return later.map((count, i) => count - (earlier[i] ?? 0));
-}
-
-/**
- * The latency (ms, a bucket's upper bound) under which a fraction `q` (0–1) of the responses
- * fall; undefined without responses, Infinity when it lies beyond the last bound.
- */
-export function latencyQuantile(counts: readonly number[], q: number): number | undefined {
-  const total = counts.reduce((sum, c) => sum + c, 0);
-  if (total === 0) return undefined;
-  const rank = Math.max(1, Math.ceil(q * total));
-  let seen = 0;
-  for (let i = 0; i < counts.length; i++) {
-    seen += counts[i] ?? 0;
-    if (seen >= rank) return LATENCY_BOUNDS_MS[i] ?? Infinity;
-  }
-  return Infinity;
-}

@@ -12,7 +12,7 @@ import { UpstreamState } from './upstream-state.js';
 
 export type { BusinessCounts, BusinessRoute, ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 export { createProxyServer } from './server.js';
-export { LATENCY_BOUNDS_MS, latencyQuantile, latencyWindow } from './latency.js';
+export { LATENCY_BOUNDS_MS } from './latency.js';
 
 function freezeRoute(route: ReleaseRoute): ReleaseRoute {
   if (!Number.isFinite(route.weight) || route.weight < 0) {
@@ -155,7 +155,7 @@ export class Router {
 
   /**
    * A snapshot of a release's time-to-response-head histogram (buckets of LATENCY_BOUNDS_MS,
-   * cumulative since start); read windows with latencyWindow and quantiles with latencyQuantile.
+   * cumulative since start); src/analysis/metrics.ts reads windows and quantiles from it.
    */
   latency(releaseId: string): number[] {
     return this.releaseStats.get(releaseId)?.latency.snapshot() ?? new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
