@@ -7,9 +7,10 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { quantileMs } from '../src/analysis/metrics.js';
 import { LATENCY_BOUNDS_MS } from '../src/proxy/router.js';
 
+import { deadPort, gate, startProxy, startUpstream, type TestUpstream } from './fixtures/proxy-servers.js';
+
 const latencyWindow = (later: number[], earlier: number[]) => later.map((c, i) => c - (earlier[i] ?? 0));
 const latencyQuantile = (counts: number[], q: number) => quantileMs(counts, LATENCY_BOUNDS_MS, q);
-import { deadPort, gate, startProxy, startUpstream, type TestUpstream } from './fixtures/proxy-servers.js';
 
 const client = new Agent({ connections: 32 });
 after(() => client.close());
