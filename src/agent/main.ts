@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     log('another agent is already running for this app; exiting');
     return;
   }
-  const store = Store.open(appDir);
+  const store = Store.open(appDir, { cacheKib: 256 });
   const core: AgentCore = new AgentCore(appDir, paths, store, log, () => shutdown(0));
   const control = createControlServer(core, {
     // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.

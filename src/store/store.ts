@@ -35,7 +35,7 @@ export class Store {
   ) {}
 
   /** Opens (creating and migrating as needed) the database of the app in `appDir`. */
-  static open(appDir: string): Store {
+  static open(appDir: string, opts: { cacheKib?: number } = {}): Store {
     const dir = path.resolve(appDir);
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new UserError(`App directory ${dir} does not exist, so there is no state to open.`, {
@@ -54,6 +54,8 @@ export class Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL'); // durable across app crashes in WAL mode, far fewer fsyncs
       db.pragma('foreign_keys = ON');
+      // The long-running agent keeps a small page cache: its tables hold a few rows.
+      if (opts.cacheKib) db.pragma(`cache_size = -${Math.max(64, Math.floor(opts.cacheKib))}`);
       migrate(db, file);
       return new Store(db, file);
     } catch (err) {
