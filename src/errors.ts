@@ -35,3 +35,26 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * System failures a user can fix (full disk, permissions, a database kept busy) arrive as plain
+ * errors with a code; they become UserErrors naming the cause and the fix instead of a
+ * "please report" stack. Anything else is returned unchanged.
+ */
+export function asUserError(err: unknown): unknown {
+  if (isUserError(err) || !(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const known: Record<string, [string, string]> = {
+    ENOSPC: ['the disk is full', 'free disk space (old releases are in .ccom/releases/, backups in .ccom/backups/), then run the command again'],
+    SQLITE_FULL: ['the disk is full: ccom could not write its history', 'free disk space, then run the command again'],
+    EDQUOT: ['the disk quota is exceeded', 'free space within your quota, then run the command again'],
+    EACCES: ['permission denied', 'check that this user owns the app directory and its .ccom/'],
+    EPERM: ['operation not permitted', 'check that this user owns the app directory and its .ccom/'],
+    EROFS: ['the file system is read-only', 'deploy from a writable directory'],
+    SQLITE_BUSY: ['ccom history is locked by another process for too long', 'wait for the other ccom command to finish, then run the command again'],
+    SQLITE_READONLY: ['ccom history cannot be written (read-only)', 'check the permissions of .ccom/state.db'],
+  };
+  const match = known[code];
+  if (!match) return err;
+  return new UserError(`${match[0]} (${err.message})`, { fix: match[1], cause: err });
+}

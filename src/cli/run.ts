@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, isUserError, messageOf } from '../errors.js';
+import { asUserError, ExitCode, isUserError, messageOf } from '../errors.js';
 import { createColors } from 'picocolors';
 import { resolve } from 'node:path';
 
@@ -65,7 +65,8 @@ export async function runCommand(name: string, cmd: Command): Promise<void> {
     const loader = loaders[name];
     if (!loader) throw new Error(`no command module for ${name}`);
     code = await (await loader()).run(ctx);
-  } catch (err) {
+  } catch (caught) {
+    const err = asUserError(caught);
     if (isUserError(err)) {
       process.stderr.write(`${c.red(`✖ ${err.message}`)}\n`);
       if (err.detail) process.stderr.write(`${c.dim(err.detail)}\n`);

@@ -1,4 +1,4 @@
-import { ExitCode, isUserError, messageOf, type ExitCode as Code } from '../errors.js';
+import { asUserError, ExitCode, isUserError, messageOf, type ExitCode as Code } from '../errors.js';
 import type { DeploymentStatus } from './types.js';
 import { Blocked, RollbackFailed, RolledBack } from './failures.js';
 
@@ -16,7 +16,8 @@ export interface Outcome {
  * Maps what ended a deployment to its status and exit code. `changed` says whether anything
  * running had been touched: a user error before that point means "blocked", after it "failed".
  */
-export function outcomeOf(err: unknown, changed: boolean): Outcome {
+export function outcomeOf(caught: unknown, changed: boolean): Outcome {
+  const err = asUserError(caught);
   const reason = messageOf(err);
   const extra = isUserError(err)
     ? { fix: err.fix, detail: err.detail }
