@@ -6,7 +6,7 @@ import { messageOf } from '../errors.js';
 import { loadEnvFile } from '../gates/env.js';
 import { manifestPathFor, type ManifestFile } from '../gates/manifest.js';
 import { Store } from '../store/index.js';
-import { LocalTarget } from '../targets/local/local-target.js';
+import { createTarget } from '../targets/index.js';
 import { localPaths } from '../targets/local/paths.js';
 import type { TargetStatus } from '../targets/types.js';
 import { fail, pass, warn, type Check } from './types.js';
@@ -21,7 +21,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
   const store = deployed ? Store.open(appDir) : undefined;
   const live = store?.liveRelease();
   store?.close();
-  const target = new LocalTarget(appDir);
+  const target = createTarget(appDir);
   let status: TargetStatus | undefined;
   if (live) {
     await target.attach(); // brings a killed agent back, like any command

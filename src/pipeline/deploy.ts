@@ -4,7 +4,7 @@ import type { Config, StrategyName } from '../config/types.js';
 import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
-import { LocalTarget } from '../targets/local/local-target.js';
+import { createTarget } from '../targets/index.js';
 import { localPaths } from '../targets/local/paths.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
@@ -52,7 +52,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const live = store.liveRelease();
   const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
   const steps = new Steps(opts.emit, opts.dryRun ? undefined : store, id);
-  const target = new LocalTarget(opts.appDir);
+  const target = createTarget(opts.appDir);
   if (!opts.dryRun) {
     store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   }

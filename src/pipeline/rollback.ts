@@ -4,7 +4,7 @@ import { ExitCode } from '../errors.js';
 import { verifyRelease } from '../gates/release.js';
 import { Store } from '../store/index.js';
 import { blueGreen } from '../strategies/blue-green.js';
-import { LocalTarget } from '../targets/local/local-target.js';
+import { createTarget } from '../targets/index.js';
 import { finish, rowOf, type DeployResult } from './deploy.js';
 import { Blocked } from './failures.js';
 import { newDeploymentId, whoAmI } from './ids.js';
@@ -33,7 +33,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   opts.emit({ type: 'start', app: config.app, strategy: 'blue-green', kind: 'rollback' });
   store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   const steps = new Steps(opts.emit, store, id);
-  const target = new LocalTarget(opts.appDir);
+  const target = createTarget(opts.appDir);
   const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };

@@ -78,6 +78,8 @@ export interface Target {
   capacity(needs: CapacityNeeds): Promise<Check[]>;
   /** The router's table agrees with live, healthy instances and with the live release. */
   routingCheck(liveRelease: string | null): Promise<Check>;
+  /** Reach the target without changing what it serves (status, down): e.g. restart a killed agent. */
+  attach(): Promise<void>;
   /** Make sure the target is reachable (e.g. start the local agent), serving on `proxy`, monitored. */
   connect(options: ConnectOptions): Promise<void>;
   /** Start `count` instances; resolves when all are healthy, else stops them and rejects with the cause. */

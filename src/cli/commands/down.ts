@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Store } from '../../store/index.js';
 import { whoAmI } from '../../pipeline/ids.js';
-import { LocalTarget } from '../../targets/local/local-target.js';
+import { createTarget } from '../../targets/index.js';
 import { localPaths } from '../../targets/local/paths.js';
 import type { CommandContext } from '../run.js';
 
@@ -11,7 +11,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.result({ stopped: 0 });
     return 0;
   }
-  const target = new LocalTarget(ctx.appDir);
+  const target = createTarget(ctx.appDir);
   await target.attach();
   const { instances } = await target.status();
   await target.down();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import { readControl } from '../../pipeline/control.js';
 import { Store } from '../../store/index.js';
-import { LocalTarget } from '../../targets/local/local-target.js';
+import { createTarget } from '../../targets/index.js';
 import { localPaths } from '../../targets/local/paths.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
@@ -19,7 +19,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const lock = store.lockHolder();
   const paused = running ? (readControl(store, running.id).paused ?? null) : null;
   store.close();
-  const target = new LocalTarget(ctx.appDir);
+  const target = createTarget(ctx.appDir);
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
   await target.attach();
   const status = await target.status();
