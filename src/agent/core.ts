@@ -2,18 +2,15 @@ import { loadEnvFile } from '../gates/env.js';
 import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
-import type { Store } from '../store/index.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
 import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
+import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
 
-const SPEC_KEY = (release: string) => `spec:${release}`;
-const OPTIONS_KEY = 'connect-options';
-
-/** The agent's state: supervisor, router, public listener, and their persistence in SQLite. */
+/** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
   readonly router = new Router();
   readonly supervisor: Supervisor;
@@ -25,7 +22,7 @@ export class AgentCore {
   constructor(
     readonly appDir: string,
     private readonly paths: LocalPaths,
-    private readonly store: Store,
+    private readonly state: AgentStateFile,
     readonly log: (message: string) => void,
     readonly exit: () => void,
   ) {
@@ -36,11 +33,19 @@ export class AgentCore {
       baseEnv: withoutCcomVars(process.env),
       log,
     });
-    this.routing = new Routing(this.router, this.supervisor, (weights) => store.saveRoutes(weights));
+    this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
     this.listener = new PublicListener(() => createProxyServer(this.router));
     this.monitoring = new MonitoringServer(async () => {
-      const { createRegistry } = await import('./monitoring/registry.js');
-      return createRegistry(this, () => store.countDeploymentsByStatus());
+      // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
+      const [{ createRegistry }, { Store }] = await Promise.all([import('./monitoring/registry.js'), import('../store/index.js')]);
+      return createRegistry(this, () => {
+        const store = Store.open(appDir);
+        try {
+          return store.countDeploymentsByStatus();
+        } finally {
+          store.close();
+        }
+      });
     });
   }
 
@@ -49,13 +54,11 @@ export class AgentCore {
    * the listening socket along) bind the saved public port.
    */
   async recover(opts: { bind: boolean } = { bind: true }): Promise<void> {
-    const weights = this.store.loadRoutes();
-    const rows = this.store.listInstances();
+    const { weights, instances } = this.state.get();
     await Promise.all(
-      rows.map(async (row) => {
+      instances.map(async (row) => {
         const spec = this.loadSpec(row.release);
-        if (!spec) return this.store.removeInstance(row.id);
-        await this.supervisor.adopt(row, spec, (weights[row.release] ?? 0) > 0);
+        if (spec) await this.supervisor.adopt(row, spec, (weights[row.release] ?? 0) > 0);
       }),
     );
     this.routing.restore(weights);
@@ -68,8 +71,7 @@ export class AgentCore {
 
   /** What the last deploy configured (public port, monitoring), as saved in history. */
   savedOptions(): ConnectOptions | undefined {
-    const saved = this.store.getSetting(OPTIONS_KEY);
-    return saved ? (JSON.parse(saved) as ConnectOptions) : undefined;
+    return this.state.get().options ?? undefined;
   }
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
@@ -80,13 +82,13 @@ export class AgentCore {
     await this.monitoring.listen(options.monitoring.port);
     if (this.monitoring.problem) this.log(this.monitoring.problem);
     this.options = { ...options, proxy: bound };
-    this.store.setSetting(OPTIONS_KEY, JSON.stringify(this.options));
+    this.state.update({ options: this.options });
     return this.listener.url() as string;
   }
 
   async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
     const { env: _env, ...persisted } = spec;
-    this.store.setSetting(SPEC_KEY(spec.id), JSON.stringify(persisted));
+    this.state.update({ specs: { ...this.state.get().specs, [spec.id]: persisted } });
     const started = await this.supervisor.start(spec, count);
     return started.map((i) => i.info());
   }
@@ -124,31 +126,21 @@ export class AgentCore {
     await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
-    this.store.setSetting(OPTIONS_KEY, '');
+    this.state.update({ options: null });
   }
 
   private onChange(): void {
     this.routing.rebuild();
-    const live = new Set<string>();
-    for (const instance of this.supervisor.list()) {
-      live.add(instance.id);
-      this.store.upsertInstance({
-        id: instance.id,
-        release: instance.spec.id,
-        pid: instance.handle.pid,
-        port: instance.port,
-        host: '127.0.0.1',
-        startedAt: new Date().toISOString(),
-        state: instance.state === 'healthy' ? 'healthy' : instance.state === 'stopping' ? 'stopping' : instance.state === 'starting' ? 'starting' : 'unhealthy',
-      });
-    }
-    for (const row of this.store.listInstances()) if (!live.has(row.id)) this.store.removeInstance(row.id);
+    const instances = this.supervisor.list().map((i) => ({ id: i.id, release: i.spec.id, pid: i.handle.pid, port: i.port }));
+    // Specs are kept for releases that run or have traffic; older ones are started from history.
+    const needed = new Set([...instances.map((i) => i.release), ...Object.keys(this.routing.getWeights())]);
+    const specs = Object.fromEntries(Object.entries(this.state.get().specs).filter(([id]) => needed.has(id)));
+    this.state.update({ instances, specs });
   }
 
   private loadSpec(release: string): ReleaseSpec | undefined {
-    const text = this.store.getSetting(SPEC_KEY(release));
-    if (!text) return undefined;
-    const spec = JSON.parse(text) as Omit<ReleaseSpec, 'env'>;
+    const spec = this.state.get().specs[release];
+    if (!spec) return undefined;
     let env: Record<string, string> = {};
     if (spec.envFile) {
       try {

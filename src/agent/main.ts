@@ -1,10 +1,10 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Store } from '../store/index.js';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
 import { handOver, takeOver } from './handover.js';
+import { AgentStateFile } from './state-file.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
 
 /** How long the old agent keeps serving connections it already has after an upgrade. */
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     log('another agent is already running for this app; exiting');
     return;
   }
-  const store = Store.open(appDir, { cacheKib: 256 });
-  const core: AgentCore = new AgentCore(appDir, paths, store, log, () => shutdown(0));
+  const state = new AgentStateFile(paths.agentState, log);
+  const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0));
   const control = createControlServer(core, {
     // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
     handOver: async (agentScript) => {
@@ -37,7 +37,6 @@ async function main(): Promise<void> {
         unlinkQuietly(paths.socket);
       });
       void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
-        store.close();
         process.exit(0);
       });
       return pid;
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
       releasePidFile(paths.pidFile);
       unlinkQuietly(paths.socket);
     }
-    store.close();
     process.exit(code);
   };
   // Stopping the agent leaves instances running: the next agent adopts them.

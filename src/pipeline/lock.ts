@@ -18,6 +18,14 @@ export function acquireDeployLock(store: Store, who: { who: string; deploymentId
   if (result.ok && result.tookOverFrom) {
     const h = result.tookOverFrom;
     emit({ type: 'info', message: `took over a deploy lock left by ${h.who} (pid ${h.pid}, gone) since ${h.since}` });
+    // The dead process never finished its history row: close it so status stops showing it.
+    if (store.getDeployment(h.deploymentId)?.status === 'running') {
+      store.updateDeployment(h.deploymentId, {
+        status: 'failed',
+        reason: `interrupted: its process (pid ${h.pid}) died before the deployment finished`,
+        finishedAt: new Date().toISOString(),
+      });
+    }
   }
   return {
     check() {

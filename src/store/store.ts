@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError, messageOf } from '../errors.js';
-import * as agentState from './agent-state.js';
+import * as settings from './settings.js';
 import * as audit from './audit.js';
 import * as backups from './backups.js';
 import type { BackupRow } from './backups.js';
@@ -12,7 +12,7 @@ import * as lock from './lock.js';
 import * as releases from './releases.js';
 import { migrate } from './schema.js';
 import type {
-  AuditEntry, DeploymentRow, DeploymentWithSteps, InstanceRow, LockHolder, LockRequest, LockResult,
+  AuditEntry, DeploymentRow, DeploymentWithSteps, LockHolder, LockRequest, LockResult,
   ReleaseRow, ReleaseStatus, StepRow,
 } from './types.js';
 
@@ -121,20 +121,12 @@ export class Store {
   releaseLock(pid: number): boolean { return lock.releaseLock(this.db, pid); }
   lockHolder(): LockHolder | undefined { return lock.lockHolder(this.db); }
 
-  // Agent routing state
+  // Small key-value settings (e.g. a paused deployment's promote/abort decision)
 
-  /** Replaces all traffic weights (release id -> weight) atomically. */
-  saveRoutes(weights: Record<string, number>): void { agentState.saveRoutes(this.db, weights); }
-  loadRoutes(): Record<string, number> { return agentState.loadRoutes(this.db); }
-  /** Inserts or replaces the instance with this id. */
-  upsertInstance(i: InstanceRow): void { agentState.upsertInstance(this.db, i); }
-  removeInstance(id: string): void { agentState.removeInstance(this.db, id); }
-  /** In the order first recorded; only those of `release` when given. */
-  listInstances(release?: string): InstanceRow[] { return agentState.listInstances(this.db, release); }
-  getSetting(key: string): string | undefined { return agentState.getSetting(this.db, key); }
+  getSetting(key: string): string | undefined { return settings.getSetting(this.db, key); }
   countDeploymentsByStatus(): Record<string, number> { return deployments.countByStatus(this.db); }
   insertBackup(b: BackupRow): void { backups.insertBackup(this.db, b); }
   setBackupStatus(id: string, status: BackupRow['status']): void { backups.setBackupStatus(this.db, id, status); }
   listBackups(): BackupRow[] { return backups.listBackups(this.db); }
-  setSetting(key: string, value: string): void { agentState.setSetting(this.db, key, value); }
+  setSetting(key: string, value: string): void { settings.setSetting(this.db, key, value); }
 }

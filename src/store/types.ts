@@ -76,15 +76,4 @@ export interface LockHolder extends LockRequest {
 
 export type LockResult = { ok: true; tookOverFrom?: LockHolder } | { ok: false; holder: LockHolder };
 
-export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'stopping';
 
-/** One running instance of a release, as the agent last saw it. */
-export interface InstanceRow {
-  id: string;
-  release: string;
-  pid: number;
-  port: number;
-  host: string;
-  startedAt: string;
-  state: InstanceState;
-}

@@ -45,12 +45,12 @@ export async function observe(ctx: StrategyContext, opts: ObserveOptions): Promi
     const waiting = opts.durationMs === 'until-decision';
     const final = !waiting && elapsed >= (opts.durationMs as number);
     const verdict = judge(windowOf(now, baseline, opts.release), stableWindow(now, baseline, opts.stable), analysis, now.boundsMs, final, { warmingUp });
-    if (verdict.kind !== 'fail' && warmingUp && elapsed >= warmupMs) {
+    if (verdict.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
+    if (warmingUp && elapsed >= warmupMs) {
+      // The window restarts here; this tick's decision (promote) is still acted on below.
       warmingUp = false;
       baseline = now;
-      continue;
     }
-    if (verdict.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
     if (waiting) {
       if (decision?.command === 'promote') return `promoted by ${decision.by}; ${verdict.message}`;
       continue;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { UserError } from '../../errors.js';
+import { ExitCode, UserError } from '../../errors.js';
+import { processRunning } from '../../gates/process-group.js';
 import { readControl, sendDecision } from '../../pipeline/control.js';
 import { docFromRow } from '../../pipeline/doc-from-row.js';
 import { whoAmI } from '../../pipeline/ids.js';
@@ -36,9 +37,28 @@ export async function decide(ctx: CommandContext, command: 'promote' | 'abort'):
         ctx.result({ deployment }, doc.status === 'succeeded' ? (doc.url ?? '') : undefined);
         return exitCode;
       }
+      // A deployment whose process died never finishes its row: do not wait for it forever.
+      // (The lock is released a moment before the row is written: look again before concluding.)
+      const holder = store.lockHolder();
+      const gone = !holder || holder.deploymentId !== running.id || !processRunning(holder.pid);
+      if (gone && (await finishedWithin(store, running.id, 2000)) === false) {
+        throw new UserError(`deployment ${running.id} stopped without finishing (its process is gone)`, {
+          exitCode: ExitCode.RollbackFailed,
+          fix: 'run `ccom status` to see what serves, then `ccom rollback` or `ccom deploy` again',
+        });
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
     store.close();
   }
+}
+
+async function finishedWithin(store: Store, id: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (store.getDeployment(id)?.status !== 'running') return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }

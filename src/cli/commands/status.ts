@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
+import { processRunning } from '../../gates/process-group.js';
 import { readControl } from '../../pipeline/control.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
@@ -15,8 +16,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const store = Store.open(ctx.appDir);
   const live = store.liveRelease();
-  const running = store.runningDeployment();
-  const lock = store.lockHolder();
+  // A row left 'running' by a process that died is not a deployment in progress.
+  const candidate = store.runningDeployment();
+  const holder = store.lockHolder();
+  const running = candidate && holder?.deploymentId === candidate.id && processRunning(holder.pid) ? candidate : undefined;
+  const lock = holder;
   const paused = running ? (readControl(store, running.id).paused ?? null) : null;
   store.close();
   const target = createTarget(ctx.appDir);

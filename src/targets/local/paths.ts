@@ -11,6 +11,8 @@ export interface LocalPaths {
   stateDir: string;
   socket: string;
   pidFile: string;
+  /** The agent's routing state (weights, instances, how to start them). */
+  agentState: string;
   agentLog: string;
   logsDir: string;
   releasesDir: string;
@@ -28,6 +30,7 @@ export function localPaths(appDir: string): LocalPaths {
     stateDir,
     socket,
     pidFile: join(stateDir, 'agent.pid'),
+    agentState: join(stateDir, 'agent-state.json'),
     agentLog: join(stateDir, 'logs', 'agent.log'),
     logsDir: join(stateDir, 'logs'),
     releasesDir: join(stateDir, 'releases'),

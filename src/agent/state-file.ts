@@ -1,0 +1,66 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
+
+/** What an agent must know after a restart (or a handover) to serve exactly as before. */
+export interface AgentState {
+  weights: Record<string, number>;
+  instances: Array<{ id: string; release: string; pid: number; port: number }>;
+  /** How to start each release again; never its environment values. */
+  specs: Record<string, Omit<ReleaseSpec, 'env'>>;
+  options: ConnectOptions | null;
+}
+
+const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null };
+
+/**
+ * The agent's routing state in `.ccom/agent-state.json`, written whole on every change: to a
+ * temporary file, flushed to disk, then renamed over the old one, so a crash at any moment
+ * leaves either the old state or the new one. (History stays in SQLite; the agent keeps
+ * better-sqlite3 out of its memory.)
+ */
+export class AgentStateFile {
+  private state: AgentState;
+  private written = '';
+
+  constructor(
+    private readonly file: string,
+    log: (message: string) => void,
+  ) {
+    this.state = { ...EMPTY };
+    try {
+      this.written = readFileSync(file, 'utf8');
+      this.state = { ...EMPTY, ...(JSON.parse(this.written) as Partial<AgentState>) };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        // Unreadable state must not stop the agent: keep a copy for a person, start empty.
+        log(`agent state ${file} is unreadable (${(err as Error).message}); kept as ${file}.broken, starting empty`);
+        try {
+          renameSync(file, `${file}.broken`);
+        } catch {
+          /* nothing to keep */
+        }
+      }
+    }
+  }
+
+  get(): Readonly<AgentState> {
+    return this.state;
+  }
+
+  update(patch: Partial<AgentState>): void {
+    this.state = { ...this.state, ...patch };
+    const text = `${JSON.stringify(this.state, null, 1)}\n`;
+    if (text === this.written) return;
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    this.written = text;
+  }
+}
