@@ -38,7 +38,9 @@ export async function waitHealthy(instance: Instance, cancel: { cancelled: boole
       return;
     }
     if (Date.now() >= deadline) {
-      throw bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})`);
+      // Connection refused all along usually means the app listens on its own port, not $PORT.
+      const hint = observed === 'connection refused' ? `; nothing listened on port ${instance.port}: does the app listen on $PORT?` : '';
+      throw bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})${hint}`);
     }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     delay = Math.min(delay * 2, intervalMs, 500);
