@@ -3,14 +3,12 @@
  * Peer: PM2's daemon running the same app with 2 cluster instances (its cluster master also
  * sits between clients and instances), read the same way from /proc/<pid>/status.
  */
-import { join } from 'node:path';
 import { agentPid, deployJson, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { makeFixtureApp } from './lib/fixture.js';
-import { freePort } from './lib/free-port.js';
 import { sendRequests } from './lib/load.js';
 import { isMain, runAsScript } from './lib/main.js';
-import { findPm2, pm2SkipLine, PrivatePm2 } from './lib/pm2.js';
+import { findPm2, pm2SkipLine, withPm2Cluster } from './lib/pm2.js';
 import { rssMb, sleep } from './lib/proc.js';
 import { ratio, type BenchResult } from './lib/report.js';
 import { round1 } from './lib/stats.js';
@@ -45,21 +43,11 @@ async function measureCcom(): Promise<Reading> {
 }
 
 async function measurePm2(bin: string): Promise<Reading> {
-  const dir = makeFixtureApp('ccom-bench-pm2-app-');
-  const pm2 = new PrivatePm2(bin);
-  const stop = onCleanup(async () => {
-    await pm2.stop();
-    await teardownApp(dir);
-  });
-  try {
-    const port = await freePort();
-    await pm2.mustRun(['start', join(dir, 'server.js'), '--name', 'bench', '-i', '2'], { PORT: String(port) });
+  return withPm2Cluster(bin, makeFixtureApp('ccom-bench-pm2-app-'), async (pm2, port) => {
     const pid = pm2.daemonPid();
     if (pid === undefined) throw new Error(`pm2 started but wrote no pid file in ${pm2.home}`);
-    return await readMemory(pid, `http://127.0.0.1:${port}/`);
-  } finally {
-    await stop();
-  }
+    return readMemory(pid, `http://127.0.0.1:${port}/`);
+  });
 }
 
 export async function agentMemory(): Promise<BenchResult> {

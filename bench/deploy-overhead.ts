@@ -4,13 +4,11 @@
  * (what a user waits for) and in-process (durationMs), whose gap is Node startup and module load.
  * Peer: `pm2 reload` of the same app with 2 cluster instances, also a zero-downtime restart.
  */
-import { join } from 'node:path';
 import { deployJson, teardownApp, type DeploymentDoc, type TimedDeploy } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { makeFixtureApp } from './lib/fixture.js';
-import { freePort } from './lib/free-port.js';
 import { isMain, runAsScript } from './lib/main.js';
-import { findPm2, pm2SkipLine, PrivatePm2 } from './lib/pm2.js';
+import { findPm2, pm2SkipLine, withPm2Cluster } from './lib/pm2.js';
 import { ratio, type BenchResult, type BenchRow } from './lib/report.js';
 import { round1, summarize } from './lib/stats.js';
 
@@ -41,22 +39,12 @@ async function measureCcom(): Promise<TimedDeploy[]> {
 }
 
 async function measurePm2Reload(bin: string): Promise<number[]> {
-  const dir = makeFixtureApp('ccom-bench-pm2-app-');
-  const pm2 = new PrivatePm2(bin);
-  const stop = onCleanup(async () => {
-    await pm2.stop();
-    await teardownApp(dir);
-  });
-  try {
-    const port = await freePort();
-    await pm2.mustRun(['start', join(dir, 'server.js'), '--name', 'bench', '-i', '2'], { PORT: String(port) });
+  return withPm2Cluster(bin, makeFixtureApp('ccom-bench-pm2-app-'), async (pm2) => {
     const wall: number[] = [];
     await pm2.mustRun(['reload', 'bench']); // warm-up, like ccom's
     for (let i = 0; i < REDEPLOYS; i++) wall.push((await pm2.mustRun(['reload', 'bench'])).wallMs);
     return wall;
-  } finally {
-    await stop();
-  }
+  });
 }
 
 export async function deployOverhead(): Promise<BenchResult> {

@@ -4,12 +4,10 @@
  * the same load on the app's port. The same app code for both (graceful stop on SIGTERM/SIGINT).
  */
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { agentPid, deployJson, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
-import { freePort } from './lib/free-port.js';
 import { isMain } from './lib/main.js';
-import { findPm2, pm2SkipLine, pm2Version, PrivatePm2 } from './lib/pm2.js';
+import { findPm2, pm2SkipLine, pm2Version, withPm2Cluster } from './lib/pm2.js';
 import { sleep } from './lib/proc.js';
 import { ratio, type BenchResult, type BenchRow } from './lib/report.js';
 import { round1, summarize } from './lib/stats.js';
@@ -100,21 +98,11 @@ async function measureCcom(): Promise<SwitchMeasurement> {
 }
 
 async function measurePm2(bin: string): Promise<SwitchMeasurement> {
-  const dir = makeOriginApp(2);
-  const pm2 = new PrivatePm2(bin);
-  const stop = onCleanup(async () => {
-    await pm2.stop();
-    await teardownApp(dir);
-  });
-  try {
-    const port = await freePort();
-    await pm2.mustRun(['start', join(dir, 'server.js'), '--name', 'bench', '-i', '2', '--cwd', dir], { PORT: String(port) });
+  return withPm2Cluster(bin, makeOriginApp(2), async (pm2, port) => {
     await waitForPort(port, 10_000);
     const result = await underLoad(`http://127.0.0.1:${port}/`, async () => (await pm2.mustRun(['reload', 'bench'])).wallMs);
     return { peer: 'pm2', label: `pm2 reload (cluster mode, -i 2)`, ...result };
-  } finally {
-    await stop();
-  }
+  });
 }
 
 function msRow(label: string, values: number[]): BenchRow {

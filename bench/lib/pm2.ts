@@ -2,6 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { teardownApp } from './ccom.js';
+import { onCleanup } from './cleanup.js';
+import { freePort } from './free-port.js';
 import { assertNotInterrupted, killPids, pidsWithEnv, sleep, timedRun, type TimedRun } from './proc.js';
 
 const CANDIDATES = [
@@ -72,5 +75,24 @@ export class PrivatePm2 {
     await sleep(300); // a detached daemon spawned just before the interrupt may appear late
     killPids(ours());
     rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn` with the app in `dir` started as a PM2 cluster of 2 on a free PORT, under a private
+ * PM2_HOME; PM2 and the app are stopped afterwards, also when the run is interrupted.
+ */
+export async function withPm2Cluster<T>(bin: string, dir: string, fn: (pm2: PrivatePm2, port: number) => Promise<T>): Promise<T> {
+  const pm2 = new PrivatePm2(bin);
+  const stop = onCleanup(async () => {
+    await pm2.stop();
+    await teardownApp(dir);
+  });
+  try {
+    const port = await freePort();
+    await pm2.mustRun(['start', join(dir, 'server.js'), '--name', 'bench', '-i', '2', '--cwd', dir], { PORT: String(port) });
+    return await fn(pm2, port);
+  } finally {
+    await stop();
   }
 }

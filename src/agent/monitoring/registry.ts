@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AgentCore } from '../core.js';
-import { procStats } from '../proc-stats.js';
+import { procStats, type ProcStats } from '../proc-stats.js';
 import { latencyHistogramMetric } from './latency-metric.js';
 
 /**
@@ -129,10 +129,7 @@ function instanceMetrics(core: AgentCore, registry: Registry): void {
     registers: [registry],
     collect() {
       this.reset();
-      for (const i of core.supervisor.list()) {
-        const stats = procStats(i.handle.pid);
-        if (stats) this.inc({ release: i.spec.id, instance: i.id }, stats.cpuSeconds);
-      }
+      forEachInstanceStats(core, (labels, stats) => this.inc(labels, stats.cpuSeconds));
     },
   });
   new Gauge({
@@ -142,10 +139,15 @@ function instanceMetrics(core: AgentCore, registry: Registry): void {
     registers: [registry],
     collect() {
       this.reset();
-      for (const i of core.supervisor.list()) {
-        const stats = procStats(i.handle.pid);
-        if (stats) this.set({ release: i.spec.id, instance: i.id }, stats.rssBytes);
-      }
+      forEachInstanceStats(core, (labels, stats) => this.set(labels, stats.rssBytes));
     },
   });
+}
+
+/** CPU and memory of every running instance, with its labels (gone processes are skipped). */
+function forEachInstanceStats(core: AgentCore, fn: (labels: { release: string; instance: string }, stats: ProcStats) => void): void {
+  for (const i of core.supervisor.list()) {
+    const stats = procStats(i.handle.pid);
+    if (stats) fn({ release: i.spec.id, instance: i.id }, stats);
+  }
 }
