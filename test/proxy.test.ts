@@ -176,7 +176,7 @@ test('a table swap lets an in-flight request finish on its upstream; waitDrained
   assert.equal((await get(`${proxy.url}/`)).body, 'new1');
 });
 
-test('a killed upstream: GETs are retried on the other, a POST with a body gets a 502', { timeout: 20_000 }, async (t) => {
+test('a killed upstream: requests are retried on the other, a POST too since a refused connection never carried it', { timeout: 20_000 }, async (t) => {
   const dying = await startUpstream('i1');
   const healthy = await startUpstream('i2');
   const proxy = await startProxy();
@@ -187,18 +187,33 @@ test('a killed upstream: GETs are retried on the other, a POST with a body gets 
   await dying.kill();
   const gets = await Promise.all(Array.from({ length: 20 }, () => get(`${proxy.url}/`)));
   assert.deepEqual(gets.map((r) => `${r.status} ${r.body}`), Array(20).fill('200 i2'));
-
-  // Round robin alternates, so one of two consecutive POSTs targets the dead instance.
   const posts = [await get(`${proxy.url}/`, { method: 'POST', body: 'order' }), await get(`${proxy.url}/`, { method: 'POST', body: 'order' })];
-  const failed = posts.find((r) => r.status === 502);
-  assert.ok(failed, `statuses ${posts.map((r) => r.status).join(',')}`);
-  assert.match(failed.body, /upstream i1 at 127\.0\.0\.1:\d+/);
-  assert.equal(failed.headers['x-ccom'], 'upstream-error');
-  assert.ok(posts.some((r) => r.status === 200));
+  assert.deepEqual(posts.map((r) => `${r.status} ${r.body}`), ['200 i2', '200 i2']);
+  assert.deepEqual(healthy.seen.filter((s) => s.method === 'POST').map((s) => s.body), ['order', 'order']);
 
   const counters = proxy.router.counters('r1');
   assert.ok(counters.connectionErrors >= 11, `connectionErrors ${counters.connectionErrors}`);
   assert.equal(proxy.router.inFlight('i1') + proxy.router.inFlight('i2'), 0);
+});
+
+test('an instance that drops requests it read: a GET is retried on the other, a POST gets a 502 naming it', { timeout: 20_000 }, async (t) => {
+  const dropping = await startUpstream('d1', (req) => req.socket.destroy());
+  const healthy = await startUpstream('h1');
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); await dropping.kill(); await healthy.kill(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [dropping.upstream, healthy.upstream] }]);
+
+  const gets = [await get(`${proxy.url}/`), await get(`${proxy.url}/`)];
+  assert.deepEqual(gets.map((r) => `${r.status} ${r.body}`), ['200 h1', '200 h1']);
+  // Round robin alternates, so one of two consecutive POSTs goes to the dropping instance.
+  const posts = [await get(`${proxy.url}/`, { method: 'POST', body: 'order' }), await get(`${proxy.url}/`, { method: 'POST', body: 'order' })];
+  const failed = posts.find((r) => r.status === 502);
+  assert.ok(failed, `statuses ${posts.map((r) => r.status).join(',')}`);
+  assert.match(failed.body, /upstream d1 at 127\.0\.0\.1:\d+/);
+  assert.equal(failed.headers['x-ccom'], 'upstream-error');
+  assert.ok(posts.some((r) => r.status === 200));
+  assert.equal(healthy.seen.filter((s) => s.method === 'POST').length, 1);
+  assert.equal(proxy.router.inFlight('d1') + proxy.router.inFlight('h1'), 0);
 });
 
 test('a PUT whose body was not sent yet is retried on another release when its own has no other instance', { timeout: 20_000 }, async (t) => {
@@ -232,7 +247,21 @@ test('preview reaches a weight-0 release with the path rewritten; unknown releas
   assert.match(unknown.body, /nope/);
 });
 
-test('no live release answers 503; upgrades answer 501', { timeout: 20_000 }, async (t) => {
+/** Sends `text` on a raw connection and collects what comes back until `until` matches or the end. */
+function rawExchange(port: number, text: string, until?: RegExp): Promise<{ data: string; socket: net.Socket }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let data = '';
+    socket.on('data', (c: Buffer) => {
+      data += c.toString('latin1');
+      if (until?.test(data)) resolve({ data, socket });
+    });
+    socket.on('end', () => resolve({ data, socket }));
+    socket.on('error', reject);
+  });
+}
+
+test('no live release answers 503, and an upgrade request is then closed', { timeout: 20_000 }, async (t) => {
   const proxy = await startProxy();
   t.after(() => proxy.close());
   let res = await get(`${proxy.url}/`);
@@ -240,17 +269,38 @@ test('no live release answers 503; upgrades answer 501', { timeout: 20_000 }, as
   proxy.router.setTable([{ id: 'empty', weight: 100, upstreams: [] }]);
   res = await get(`${proxy.url}/`);
   assert.equal(res.status, 503);
+  const { data } = await rawExchange(proxy.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+  assert.match(data, /^HTTP\/1\.1 503 [^]*connection: close\r\n/);
+});
 
-  const head = await new Promise<string>((resolve, reject) => {
-    const socket = net.connect(proxy.port, '127.0.0.1', () => {
-      socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
-    });
-    let data = '';
-    socket.on('data', (c: Buffer) => (data += c.toString()));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
+test('a WebSocket upgrade is tunnelled both ways and counts as in flight until it closes', { timeout: 20_000 }, async (t) => {
+  const app = await startUpstream('w1');
+  app.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, early: Buffer) => {
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\nX-Seen-For: ${req.headers['x-forwarded-for']}\r\n\r\n`);
+    if (early.length > 0) socket.write(`echo:${early.toString()}`);
+    socket.on('data', (chunk: Buffer) => socket.write(`echo:${chunk.toString()}`));
+    socket.on('end', () => socket.end());
   });
-  assert.match(head, /^HTTP\/1\.1 501 /);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); await app.kill(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [app.upstream] }]);
+
+  const { data, socket } = await rawExchange(proxy.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', /\r\n\r\n/);
+  assert.match(data, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(data, /\r\nconnection: upgrade\r\nupgrade: websocket\r\n/i);
+  assert.match(data, /X-Seen-For: 127\.0\.0\.1/);
+  const echoed = new Promise<string>((resolve) => socket.once('data', (c: Buffer) => resolve(c.toString())));
+  socket.write('ping');
+  assert.equal(await echoed, 'echo:ping');
+  assert.equal(proxy.router.inFlight('w1'), 1);
+  assert.equal(await proxy.router.waitDrained(['w1'], 100), false);
+
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.end();
+  await closed;
+  assert.equal(await proxy.router.waitDrained(['w1'], 2_000), true);
+  assert.deepEqual([proxy.router.counters('r1').requests, proxy.router.counters('r1').status2xx], [1, 1]); // a 101 counts as a success
+  assert.equal((await get(`${proxy.url}/`)).body, 'w1');
 });
 
 test('counters count requests and upstream 5xx per release', { timeout: 20_000 }, async (t) => {

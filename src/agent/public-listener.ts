@@ -1,17 +1,17 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ProxyServer } from '../proxy/server.js';
 
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
-import { Server as NetServer, type AddressInfo } from 'node:net';
 import { describePortOwner } from '../gates/port.js';
 import { UserError } from '../errors.js';
 
 /** The public port the proxy serves on; can move to another port without dropping the old one first. */
 export class PublicListener {
-  private server: Server | null = null;
+  private server: ProxyServer | null = null;
   private bound: { host: string; port: number } | null = null;
 
-  constructor(private readonly createServer: () => Server) {}
+  constructor(private readonly createServer: () => ProxyServer) {}
 
   address(): { host: string; port: number } | null {
     return this.bound;
@@ -66,7 +66,7 @@ export class PublicListener {
   }
 
   /** The listening server, to hand over to the next agent. */
-  handle(): Server | null {
+  handle(): ProxyServer | null {
     return this.server;
   }
 
@@ -78,13 +78,10 @@ export class PublicListener {
   async drainAndClose(boundMs: number): Promise<void> {
     const server = this.server;
     if (!server) return;
-    server.on('request', (_req, res: ServerResponse) => {
-      res.shouldKeepAlive = false;
-    });
-    // http.Server#close would also drop idle connections at once, while a client may be sending
-    // on one: net.Server's close only stops accepting. Idle connections get a moment to send
-    // their next request (answered with close) before they are swept.
-    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    server.startDraining();
+    // Closing only stops accepting: idle connections get a moment to send their next request
+    // (answered with close) before they are swept.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     let sweep: NodeJS.Timeout | undefined;
     const startSweep = setTimeout(() => (sweep = setInterval(() => server.closeIdleConnections(), 250)), IDLE_GRACE_MS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, boundMs))]);

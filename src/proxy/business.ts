@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { BusinessCounts, BusinessRoute } from './types.js';
 
 type OnStatus = (release: string, status: number) => void;
@@ -30,11 +29,10 @@ export class BusinessMetrics {
   }
 
   /** The counter hook for this request, if it is on a business route. */
-  hook(req: IncomingMessage): OnStatus | undefined {
+  hook(method: string, target: string): OnStatus | undefined {
     if (this.routes.size === 0) return undefined;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    return this.routes.get(`${req.method} ${q === -1 ? url : url.slice(0, q)}`)?.hook;
+    const q = target.indexOf('?');
+    return this.routes.get(`${method} ${q === -1 ? target : target.slice(0, q)}`)?.hook;
   }
 
   /** name → release → counts, for the metrics endpoint. */

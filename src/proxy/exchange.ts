@@ -1,8 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import { forwardResponseHeaders } from './headers.js';
-import { errorCode, respondText, upstreamFailure } from './failure.js';
+import type { ClientConnection, ClientExchange, TunnelPeer } from './client-connection.js';
+import { coarseClock } from './clock.js';
+import { errorCode, proxyError, upstreamFailure } from './failure.js';
+import { framerFor, type BodyFramer } from './http1/body.js';
+import { HeadError, MAX_HEAD_BYTES, parseResponseHead, type ResponseHead } from './http1/head.js';
+import { joinHead } from './http1/join.js';
 import type { CompiledRelease } from './routing-table.js';
+import type { UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import type { UpstreamState } from './upstream-state.js';
 
 /** Where an attempt goes: a release and one of its upstreams. */
@@ -14,180 +17,325 @@ export interface Target {
 /** Chooses where to retry after `failed` could not be reached; undefined when nowhere. */
 export type RetryPicker = (failed: Target, tried: ReadonlySet<UpstreamState>) => Target | undefined;
 
+/** What the router prepared for one request. */
+export interface ExchangeRequest {
+  method: string;
+  /** Request line and headers, ready for the wire (ends with the blank line). */
+  head: string;
+  /** An Upgrade (WebSocket) request: a 101 answer turns the exchange into a tunnel. */
+  upgrade: boolean;
+  /** A `set-cookie` value added to the response (sticky canary assignment), if any. */
+  setCookie: string | undefined;
+  /** Told the final status of a request on a business route (undefined for all others). */
+  onStatus: ((release: string, status: number) => void) | undefined;
+}
+
 /**
  * Attempts per request. Instances that die together (a crashing release, a killed host) can
  * make the first retry fail too; a third attempt goes elsewhere (another release if need be).
  */
 const MAX_ATTEMPTS = 3;
-
-function uncork(socket: NodeJS.WritableStream & { uncork(): void }): void {
-  socket.uncork();
-}
+/** Request bodies up to this size are kept so a failed attempt can be replayed elsewhere. */
+const REPLAY_LIMIT = 64 * 1024;
 
 /** Safe to send twice (RFC 9110 §9.2.2), so a request the upstream may have seen can be retried. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** Transport failures that mean the upstream never answered: the instance is gone or going. */
 const CONNECTION_FAILURES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  'CCOM_UPSTREAM_CLOSED', 'CCOM_CONNECT_TIMEOUT', 'CCOM_UPSTREAM_REMOVED',
 ]);
+/** Failures that prove the request never reached the instance, so even a POST may go elsewhere. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'CCOM_CONNECT_TIMEOUT']);
+/** How a kept-alive connection the instance closed while idle fails a request written to it. */
+const STALE = new Set(['ECONNRESET', 'EPIPE', 'CCOM_UPSTREAM_CLOSED']);
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const NO_BODY_STATUS = (status: number) => status === 204 || status === 304 || status < 200;
 
 /**
- * One client request on its way through the proxy, and the undici dispatch handler of its
- * current attempt. Uses undici's raw handler callbacks (onHeaders gets Buffers): the newer
- * controller API parses every response's headers into an object first, which a proxy never needs.
+ * One client request on its way through the proxy: sends it to an instance, streams the
+ * response back, retries on another instance when the first never answered, and counts the
+ * outcome for its release. Owns the upstream connection for the length of the exchange.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  /** Upstream sent its final response head: from here on a failure cannot be retried. */
-  private gotResponse = false;
-  /** Current attempt is over (completed or failed); its upstream is no longer in flight. */
+export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
+  private conn: UpstreamConnection | null = null;
+  private readonly startedAt = performance.now();
+  /** Body bytes received so far, kept for a replay while within REPLAY_LIMIT (null past it). */
+  private replay: Buffer[] | null = [];
+  private replayBytes = 0;
+  private requestDone = false;
+  private responseBuf: Buffer | null = null;
+  private response: ResponseHead | null = null;
+  private responseBody: BodyFramer | null = null;
+  private closeClient = false;
   private settled = false;
-  private clientGone = false;
-  private retried = false;
-  /** Upstreams this request already failed on (allocated only when a retry happens). */
+  private tunneling = false;
   private tried: Set<UpstreamState> | undefined;
   private attempts = 1;
-  private drainHooked = false;
-  private release: CompiledRelease;
-  private upstream: UpstreamState;
-  private readonly startedAt = performance.now();
+  private staleRetried = false;
+  /** The current attempt's connection had served earlier requests (it may have gone stale). */
+  private connWasReused = false;
 
   constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    private readonly path: string,
-    private readonly headers: string[],
-    private readonly hasBody: boolean,
-    release: CompiledRelease,
-    upstream: UpstreamState,
+    private readonly client: ClientConnection,
+    private readonly request: ExchangeRequest,
+    private release: CompiledRelease,
+    private upstream: UpstreamState,
     private readonly pickRetry: RetryPicker,
-    /** A `set-cookie` value added to the response (sticky canary assignment), if any. */
-    private readonly setCookie?: string,
-    /** Told the final status of a request on a business route (undefined for all others). */
-    private readonly onStatus?: (release: string, status: number) => void,
-  ) {
-    this.release = release;
-    this.upstream = upstream;
-    res.once('close', this.onClientClose);
-  }
+  ) {}
 
-  /** Send the current attempt. The caller already counted the upstream as in flight. */
-  start(): void {
+  /** Sends the current attempt. The caller already counted the upstream as in flight. */
+  start(fresh = false): void {
     this.release.stats.counters.requests++;
-    this.upstream.pool.dispatch(
-      { method: this.req.method ?? 'GET', path: this.path, headers: this.headers, body: this.hasBody ? this.req : null },
-      this,
-    );
+    const conn = this.upstream.pool.acquire(this, fresh);
+    this.conn = conn;
+    this.connWasReused = conn.reused;
+    const replay = this.replay;
+    if (replay === null || replay.length === 0) conn.write(this.request.head);
+    else if (replay.length === 1) conn.write(joinHead(this.request.head, replay[0] as Buffer));
+    else {
+      conn.write(this.request.head);
+      for (const chunk of replay) conn.write(chunk);
+    }
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortUpstream = abort;
-    if (this.clientGone) abort(new Error('client closed the connection'));
+  // ── client side ──────────────────────────────────────────────────────────
+
+  sendBody(chunk: Buffer): void {
+    if (this.replay !== null) {
+      this.replayBytes += chunk.length;
+      if (this.replayBytes <= REPLAY_LIMIT) this.replay.push(chunk);
+      else this.replay = null;
+    }
+    const conn = this.conn;
+    if (conn !== null && !conn.write(chunk)) this.client.pauseForUpstream();
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // interim 1xx: the final head follows
-    this.gotResponse = true;
-    this.resumeUpstream = resume;
+  bodyDone(): void {
+    this.requestDone = true;
+  }
+
+  clientClosed(): void {
+    if (this.settled) return;
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) this.upstream.pool.discard(conn);
+    this.settle();
+  }
+
+  onClientDrain(): void {
+    this.conn?.socket.resume();
+  }
+
+  // ── tunnel peer (client → instance, after a 101) ─────────────────────────
+
+  write(chunk: Buffer): boolean {
+    return this.conn?.write(chunk) ?? true;
+  }
+
+  end(): void {
+    this.conn?.socket.end();
+  }
+
+  // ── upstream side ────────────────────────────────────────────────────────
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.tunneling) {
+      if (!this.client.write(chunk)) this.conn?.socket.pause();
+      return;
+    }
+    if (this.responseBody !== null) return this.forwardBody(chunk, 0);
+    this.readHead(chunk);
+  }
+
+  onUpstreamEnd(): void {
+    if (this.tunneling) return this.client.endTunnel();
+    const body = this.responseBody;
+    if (body?.untilClose === true) this.complete(false);
+  }
+
+  onUpstreamDrain(): void {
+    this.client.resumeForUpstream();
+  }
+
+  onUpstreamClose(err: Error): void {
+    this.conn = null;
+    if (this.settled) return;
+    if (this.tunneling) {
+      this.settle();
+      return this.client.destroy();
+    }
+    this.fail(err);
+  }
+
+  private readHead(chunk: Buffer): void {
+    let buf = this.responseBuf === null ? chunk : Buffer.concat([this.responseBuf, chunk]);
+    for (;;) {
+      const end = buf.indexOf(HEAD_END);
+      if (end === -1) {
+        if (buf.length > MAX_HEAD_BYTES) return this.badResponse(new HeadError(502, 'response head larger than 16 KB'));
+        this.responseBuf = buf;
+        return;
+      }
+      let head: ResponseHead;
+      try {
+        head = parseResponseHead(buf.toString('latin1', 0, end));
+      } catch (err) {
+        return this.badResponse(err as HeadError);
+      }
+      const rest = end + 4;
+      if (head.status === 101) return this.switchProtocols(head, buf.subarray(rest));
+      if (head.status >= 100 && head.status < 200) {
+        this.client.sendInterim(`${head.statusLine}\r\n${head.forwarded}\r\n`);
+        buf = buf.subarray(rest);
+        this.responseBuf = null;
+        if (buf.length === 0) return;
+        continue;
+      }
+      this.responseBuf = null;
+      return this.startResponse(head, buf, rest);
+    }
+  }
+
+  private startResponse(head: ResponseHead, buf: Buffer, bodyStart: number): void {
+    this.response = head;
+    let body: BodyFramer;
+    try {
+      body = framerFor(head, { noBody: this.request.method === 'HEAD' || NO_BODY_STATUS(head.status), untilCloseIfUnframed: true, errorStatus: 502 });
+    } catch (err) {
+      return this.badResponse(err as HeadError);
+    }
+    this.responseBody = body;
+    this.count(head.status);
+    this.closeClient = this.client.mustClose() || body.untilClose;
+    let text = `${head.statusLine}\r\n${head.forwarded}`;
+    if (this.request.setCookie !== undefined) text += `set-cookie: ${this.request.setCookie}\r\n`;
+    if (this.closeClient) text += 'connection: close\r\n';
+    else if (this.client.needsKeepAliveHeader) text += 'connection: keep-alive\r\n';
+    text += '\r\n';
+    let n: number;
+    try {
+      n = body.take(buf, bodyStart);
+    } catch {
+      return this.midBodyFailure();
+    }
+    const first = n > 0 ? buf.subarray(bodyStart, bodyStart + n) : null;
+    if (!this.client.startResponse(text, first)) this.conn?.socket.pause();
+    if (body.done) this.complete(bodyStart + n < buf.length);
+  }
+
+  private forwardBody(chunk: Buffer, start: number): void {
+    const body = this.responseBody as BodyFramer;
+    let n: number;
+    try {
+      n = body.take(chunk, start);
+    } catch {
+      return this.midBodyFailure();
+    }
+    if (n > 0 && !this.client.write(n === chunk.length ? chunk : chunk.subarray(start, start + n))) this.conn?.socket.pause();
+    if (body.done) this.complete(n < chunk.length);
+  }
+
+  /** The response is complete; `extraBytes`: the instance sent more than the response. */
+  private complete(extraBytes: boolean): void {
+    if (this.settled) return;
+    const conn = this.conn;
+    this.conn = null;
+    const response = this.response as ResponseHead;
+    if (conn !== null) {
+      const reusable = !extraBytes && this.requestDone && !response.close && this.responseBody?.untilClose !== true;
+      if (reusable) this.upstream.pool.release(conn, response.keepAliveMs, coarseClock.now);
+      else this.upstream.pool.discard(conn);
+    }
+    this.settle();
+    this.client.finishResponse(this.closeClient);
+  }
+
+  /** A 101: the response head goes to the client, then bytes flow both ways untouched. */
+  private switchProtocols(head: ResponseHead, early: Buffer): void {
+    if (!this.request.upgrade || head.upgrade === undefined) {
+      return this.badResponse(new HeadError(502, '101 Switching Protocols without an Upgrade request'));
+    }
+    this.response = head;
+    this.count(101);
+    this.tunneling = true;
+    if (this.conn !== null) this.conn.tunnel = true;
+    const text = `${head.statusLine}\r\n${head.forwarded}connection: upgrade\r\nupgrade: ${head.upgrade}\r\n\r\n`;
+    this.client.startResponse(text, early.length > 0 ? early : null);
+    this.client.startTunnel(this);
+  }
+
+  private count(status: number): void {
     const stats = this.release.stats;
     stats.latency.record(performance.now() - this.startedAt);
     const counters = stats.counters;
-    if (statusCode >= 500) counters.status5xx++;
-    else if (statusCode >= 400) counters.status4xx++;
-    else if (statusCode >= 300) counters.status3xx++;
+    if (status >= 500) counters.status5xx++;
+    else if (status >= 400) counters.status4xx++;
+    else if (status >= 300) counters.status3xx++;
     else counters.status2xx++;
-    this.onStatus?.(this.release.id, statusCode);
-    if (this.clientGone) return true;
-    try {
-      const headers = forwardResponseHeaders(rawHeaders);
-      if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
-      this.res.writeHead(statusCode, headers);
-      // Head, body and end of a small response usually arrive in one upstream read: corking until
-      // the next tick sends them to the client in one write instead of two or three.
-      const socket = this.res.socket;
-      if (socket && !socket.writableCorked) {
-        socket.cork();
-        process.nextTick(uncork, socket);
-      }
-    } catch (err) {
-      // node:http rejects a header value undici let through; the head was not sent, so say so.
-      // Never retry: the upstream did answer, just not in a form we can pass on.
-      this.gotResponse = false;
-      this.retried = true;
-      this.abortUpstream?.(err as Error);
-    }
-    return true;
+    this.request.onStatus?.(this.release.id, status);
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.res.write(chunk)) return true;
-    if (!this.drainHooked) {
-      this.drainHooked = true;
-      this.res.on('drain', this.onClientDrain);
-    }
-    return false;
-  }
-
-  onComplete(): void {
-    this.settle();
-    this.res.end();
-  }
-
-  onError(err: Error): void {
-    if (this.settled) return;
-    if (!this.clientAlive()) return this.settle();
+  /** The instance answered with something that is not HTTP: never retried (it did answer). */
+  private badResponse(err: HeadError): void {
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) this.upstream.pool.discard(conn);
     this.release.stats.counters.connectionErrors++;
-    if (this.gotResponse || this.res.headersSent) {
-      // Mid-body failure: the only honest signal left is cutting the client's connection.
-      this.settle();
-      this.res.destroy();
-      return;
+    const failure = proxyError('CCOM_BAD_RESPONSE', err.message);
+    if (this.response !== null) return this.midBodyFailure();
+    this.settle();
+    this.client.answer(upstreamFailure(failure, this.upstream.upstream));
+  }
+
+  /** Mid-body failure: the only honest signal left is cutting the client's connection. */
+  private midBodyFailure(): void {
+    const conn = this.conn;
+    this.conn = null;
+    if (conn !== null) this.upstream.pool.discard(conn);
+    this.release.stats.counters.connectionErrors++;
+    this.settle();
+    this.client.destroy();
+  }
+
+  /** The connection failed: retry where that is safe, else tell the client (or cut it). */
+  private fail(err: Error): void {
+    if (this.response !== null) return this.midBodyFailure();
+    const code = errorCode(err);
+    const replayable = this.replay !== null;
+    const idempotent = IDEMPOTENT.has(this.request.method);
+    // A kept-alive connection the instance had just closed: try a fresh one to the same instance.
+    if (!this.staleRetried && this.connWasReused && replayable && idempotent && code !== undefined && STALE.has(code) && this.responseBuf === null) {
+      this.staleRetried = true;
+      this.release.stats.counters.requests--;
+      this.client.resumeForUpstream();
+      return this.start(true);
     }
-    const failed: Target = { release: this.release, upstream: this.upstream };
+    this.release.stats.counters.connectionErrors++;
     this.tried ??= new Set();
     this.tried.add(this.upstream);
-    const next = this.canRetry(err) ? this.pickRetry(failed, this.tried) : undefined;
+    const retriable =
+      this.attempts < MAX_ATTEMPTS && replayable && this.responseBuf === null && code !== undefined &&
+      CONNECTION_FAILURES.has(code) && (idempotent || NEVER_SENT.has(code));
+    const next = retriable ? this.pickRetry({ release: this.release, upstream: this.upstream }, this.tried) : undefined;
     if (next === undefined) {
       this.settle();
-      respondText(this.res, upstreamFailure(err, this.upstream.upstream));
-      return;
+      return this.client.answer(upstreamFailure(err, this.upstream.upstream));
     }
     this.attempts++;
     next.upstream.begin();
     this.upstream.end();
     this.release = next.release;
     this.upstream = next.upstream;
-    this.abortUpstream = undefined;
+    this.client.resumeForUpstream();
     this.start();
   }
 
-  private canRetry(err: Error): boolean {
-    if (this.retried || this.attempts >= MAX_ATTEMPTS || !IDEMPOTENT.has(this.req.method ?? '')) return false;
-    if (this.hasBody && (this.req.readableDidRead || this.req.destroyed)) return false;
-    const code = errorCode(err);
-    return code !== undefined && CONNECTION_FAILURES.has(code);
-  }
-
-  /** The close event may trail the upload error that tells undici the client left. */
-  private clientAlive(): boolean {
-    return !this.clientGone && !this.req.socket.destroyed;
-  }
-
   private settle(): void {
+    if (this.settled) return;
     this.settled = true;
     this.upstream.end();
   }
-
-  private readonly onClientClose = (): void => {
-    if (this.settled) return;
-    this.clientGone = true;
-    this.abortUpstream?.(new Error('client closed the connection'));
-  };
-
-  private readonly onClientDrain = (): void => {
-    this.resumeUpstream?.();
-  };
 }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Upstream } from './types.js';
 
 /** A response the proxy writes itself; `tag` goes in `x-ccom` so clients can tell it from the app's. */
@@ -10,7 +10,24 @@ export interface ProxyAnswer {
 
 export const NO_LIVE_RELEASE: ProxyAnswer = { status: 503, body: 'no live release\n', tag: 'no-upstream' };
 
-/** Write a short text answer, or cut the connection if the app's response head already went out. */
+/** An error with one of the proxy's own codes (CCOM_…), next to the system's (ECONNREFUSED, …). */
+export function proxyError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** The raw bytes of an answer, for the proxy's own connections. */
+export function answerHead(answer: ProxyAnswer, options: { close: boolean; keepAliveHeader: boolean; omitBody: boolean }): string {
+  const connection = options.close ? 'connection: close\r\n' : options.keepAliveHeader ? 'connection: keep-alive\r\n' : '';
+  return (
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n` +
+    'content-type: text/plain; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(answer.body)}\r\n` +
+    `cache-control: no-store\r\nx-ccom: ${answer.tag}\r\n${connection}\r\n` +
+    (options.omitBody ? '' : answer.body)
+  );
+}
+
+/** Write a short text answer through node:http, or cut the connection if a head already went out. */
 export function respondText(res: ServerResponse, answer: ProxyAnswer): void {
   if (res.headersSent) {
     res.destroy();
@@ -30,15 +47,14 @@ const EXPLANATIONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused (the instance is not listening)',
   ECONNRESET: 'connection reset by the instance',
   EPIPE: 'the instance closed the connection while the request was sent',
-  UND_ERR_SOCKET: 'the instance closed the connection before answering',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting to the instance',
-  UND_ERR_HEADERS_TIMEOUT: 'the instance did not answer in time',
-  UND_ERR_BODY_TIMEOUT: 'the instance stopped sending its response',
-  UND_ERR_CLOSED: 'the instance was removed from the proxy',
-  UND_ERR_DESTROYED: 'the instance was removed from the proxy',
+  CCOM_UPSTREAM_CLOSED: 'the instance closed the connection before answering',
+  CCOM_CONNECT_TIMEOUT: 'timed out connecting to the instance',
+  CCOM_RESPONSE_TIMEOUT: 'the instance did not answer in time',
+  CCOM_UPSTREAM_REMOVED: 'the instance was removed from the proxy',
+  CCOM_BAD_RESPONSE: 'the instance sent a malformed response',
 };
 
-/** The error's code (ECONNREFUSED, UND_ERR_SOCKET, …), looking inside happy-eyeballs AggregateErrors. */
+/** The error's code (ECONNREFUSED, CCOM_…), looking inside happy-eyeballs AggregateErrors. */
 export function errorCode(err: Error): string | undefined {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') return code;
@@ -46,18 +62,15 @@ export function errorCode(err: Error): string | undefined {
   return undefined;
 }
 
-/** The answer for a request no upstream could serve: 502, 504 on a timeout, 400 for a request undici refuses. */
+/** The answer for a request no upstream could serve: 502, or 504 when the instance went silent. */
 export function upstreamFailure(err: Error, upstream: Upstream): ProxyAnswer {
   const code = errorCode(err);
   const where = `upstream ${upstream.id} at ${upstream.host}:${upstream.port}`;
-  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
-    return { status: 400, body: `bad request: cannot forward it (${err.message})\n`, tag: 'bad-request' };
-  }
   const why = (code !== undefined ? EXPLANATIONS[code] : undefined) ?? err.message;
+  const detail = code === 'CCOM_BAD_RESPONSE' ? ` (${err.message})` : '';
   const suffix = code !== undefined ? ` [${code}]` : '';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if (code === 'CCOM_RESPONSE_TIMEOUT') {
     return { status: 504, body: `gateway timeout: ${where}: ${why}${suffix}\n`, tag: 'upstream-timeout' };
   }
-  return { status: 502, body: `bad gateway: ${where}: ${why}${suffix}\n`, tag: 'upstream-error' };
+  return { status: 502, body: `bad gateway: ${where}: ${why}${detail}${suffix}\n`, tag: 'upstream-error' };
 }
-

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf } from '../errors.js';
+import type { ClientConnection, ClientExchange, RequestDispatcher } from './client-connection.js';
+import { tick } from './clock.js';
 import { DrainWaiters } from './drain-waiters.js';
-import { Exchange, type RetryPicker, type Target } from './exchange.js';
+import { Exchange, type ExchangeRequest, type RetryPicker, type Target } from './exchange.js';
 import { NO_LIVE_RELEASE, respondText } from './failure.js';
-import { forwardRequestHeaders } from './headers.js';
+import type { RequestHead } from './http1/head.js';
+import { forwardPreview } from './preview.js';
 import { LatencyHistogram, LATENCY_BOUNDS_MS } from './latency.js';
 import { CompiledRelease, RoutingTable, STICKY_BUCKETS, type ReleaseStats } from './routing-table.js';
 import { ZERO_COUNTERS, type ReleaseCounters, type ReleaseRoute, type Upstream } from './types.js';
@@ -33,6 +36,18 @@ function bucketFromCookie(cookie: string | undefined): number | undefined {
   return bucket >= 0 && bucket < STICKY_BUCKETS ? bucket : undefined;
 }
 
+const SWEEP_MS = 1_000;
+
+/** The request line and headers sent to the instance: the client's, plus the x-forwarded-* trio. */
+function upstreamHead(head: RequestHead, remoteAddress: string): string {
+  const forwardedFor = head.forwardedFor === undefined ? remoteAddress : `${head.forwardedFor}, ${remoteAddress}`;
+  let out = `${head.method} ${head.target} HTTP/1.${head.minor}\r\n${head.forwarded}x-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: http\r\n`;
+  if (head.host !== undefined) out += `x-forwarded-host: ${head.host}\r\n`;
+  if (head.upgrade !== undefined) out += `connection: upgrade\r\nupgrade: ${head.upgrade}\r\n`;
+  else if (head.minor === 0) out += 'connection: keep-alive\r\n';
+  return `${out}\r\n`;
+}
+
 /** The query string of `url` (with its `?`), or '' when it has none. */
 function queryOf(url: string | undefined): string {
   const at = url?.indexOf('?') ?? -1;
@@ -43,16 +58,17 @@ function queryOf(url: string | undefined): string {
  * Weighted HTTP router in front of release instances. Routing state is one immutable table
  * swapped atomically; upstream connection pools and counters outlive table swaps.
  */
-export class Router {
+export class Router implements RequestDispatcher {
   private current = new RoutingTable([], []);
   private readonly upstreams = new Map<string, UpstreamState>();
   private readonly releaseStats = new Map<string, ReleaseStats>();
   private readonly drains = new DrainWaiters((id) => this.inFlight(id));
   private readonly onUpstreamIdle = (): void => this.drains.notify();
   private readonly retryPublic: RetryPicker = (failed, tried) => this.publicRetryTarget(failed, tried);
-  private readonly retryPreview: RetryPicker = (failed, tried) => this.siblingTarget(failed, tried);
   /** Business routes (e.g. POST /checkout) whose outcomes are counted per release. */
   readonly business = new BusinessMetrics();
+  /** Retires idle connections past their keep-alive and times out silent instances. */
+  private readonly sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
 
   /** Atomic swap of the whole routing table: a request picks its target from exactly one table. */
   setTable(releases: ReleaseRoute[]): void {
@@ -76,16 +92,43 @@ export class Router {
    * Public traffic: a release by smooth weighted round robin among those with weight > 0 and
    * ≥ 1 upstream, then an upstream round-robin. None → 503 "no live release".
    */
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  dispatch(client: ClientConnection, head: RequestHead): ClientExchange | null {
     try {
       const table = this.current;
-      if (table.split) return this.handleSplit(table, req, res);
-      const release = table.pickRelease();
+      let release: CompiledRelease | undefined;
+      let setCookie: string | undefined;
+      if (table.split) {
+        // During a split a client keeps its release: its `ccom_bucket` cookie names a bucket of
+        // the weight line. A new client is placed by weighted round robin (exact shares even
+        // without cookies) and given a bucket inside its release's share.
+        const bucket = bucketFromCookie(head.cookie);
+        release = bucket === undefined ? table.pickRelease() : table.pickByBucket(bucket);
+        if (release !== undefined && bucket === undefined) {
+          setCookie = `${STICKY_COOKIE}=${table.bucketFor(release)}; Path=/; Max-Age=86400; SameSite=Lax; HttpOnly`;
+        }
+      } else {
+        release = table.pickRelease();
+      }
       const upstream = release?.pickUpstream();
-      if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
-      this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, undefined, this.business.hook(req));
+      if (release === undefined || upstream === undefined) {
+        client.answer(NO_LIVE_RELEASE);
+        return null;
+      }
+      const request: ExchangeRequest = {
+        method: head.method,
+        head: upstreamHead(head, client.remoteAddress),
+        upgrade: head.upgrade !== undefined,
+        setCookie,
+        onStatus: this.business.hook(head.method, head.target),
+      };
+      upstream.begin();
+      const exchange = new Exchange(client, request, release, upstream, this.retryPublic);
+      exchange.start();
+      return exchange;
     } catch (err) {
-      this.failInternally(res, err);
+      // A bug in the proxy must cost one request, never the agent process.
+      client.answer({ status: 500, body: `proxy error: ${messageOf(err)}\n`, tag: 'proxy-error' });
+      return null;
     }
   }
 
@@ -95,35 +138,12 @@ export class Router {
    * Unknown release → 404; a release without upstreams → 503.
    */
   handlePreview(releaseId: string, path: string, req: IncomingMessage, res: ServerResponse): void {
-    try {
-      const release = this.current.release(releaseId);
-      if (release === undefined) {
-        return respondText(res, { status: 404, body: `unknown release ${releaseId}\n`, tag: 'unknown-release' });
-      }
-      const upstream = release.pickUpstream();
-      if (upstream === undefined) {
-        return respondText(res, { status: 503, body: `release ${releaseId} has no instance\n`, tag: 'no-upstream' });
-      }
-      const target = path.startsWith('/') ? path : `/${path}`;
-      const withQuery = target.includes('?') ? target : target + queryOf(req.url);
-      this.forward(req, res, withQuery, release, upstream, this.retryPreview);
-    } catch (err) {
-      this.failInternally(res, err);
+    const release = this.current.release(releaseId);
+    if (release === undefined) {
+      return respondText(res, { status: 404, body: `unknown release ${releaseId}\n`, tag: 'unknown-release' });
     }
-  }
-
-  /**
-   * During a split a client keeps its release: its `ccom_bucket` cookie names a bucket of the
-   * weight line. A new client is placed by weighted round robin (exact shares even without
-   * cookies) and given a bucket inside its release's share.
-   */
-  private handleSplit(table: RoutingTable, req: IncomingMessage, res: ServerResponse): void {
-    const bucket = bucketFromCookie(req.headers.cookie);
-    const release = bucket === undefined ? table.pickRelease() : table.pickByBucket(bucket);
-    const upstream = release?.pickUpstream();
-    if (release === undefined || upstream === undefined) return respondText(res, NO_LIVE_RELEASE);
-    const cookie = bucket === undefined ? `${STICKY_COOKIE}=${table.bucketFor(release)}; Path=/; Max-Age=86400; SameSite=Lax; HttpOnly` : undefined;
-    this.forward(req, res, req.url ?? '/', release, upstream, this.retryPublic, cookie, this.business.hook(req));
+    const target = path.startsWith('/') ? path : `/${path}`;
+    forwardPreview(req, res, target.includes('?') ? target : target + queryOf(req.url), release);
   }
 
   /** Requests currently in flight to an upstream (counted from the moment it is picked). */
@@ -144,7 +164,7 @@ export class Router {
     const state = this.upstreams.get(upstreamId);
     if (state === undefined) return;
     this.upstreams.delete(upstreamId);
-    await state.shutdown();
+    state.shutdown();
   }
 
   /** A snapshot of a release's counters (zeros for a release never routed to). */
@@ -168,21 +188,18 @@ export class Router {
 
   /** Close every pool; pending waitDrained calls settle with the current state. */
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.current = new RoutingTable([], []);
     const states = [...this.upstreams.values()];
     this.upstreams.clear();
     this.drains.flush();
-    await Promise.all(states.map((s) => s.shutdown()));
+    for (const state of states) state.shutdown();
+    await Promise.resolve();
   }
 
-  private forward(
-    req: IncomingMessage, res: ServerResponse, path: string,
-    release: CompiledRelease, upstream: UpstreamState, retry: RetryPicker, setCookie?: string,
-    onStatus?: (release: string, status: number) => void,
-  ): void {
-    const { headers, hasBody } = forwardRequestHeaders(req);
-    upstream.begin();
-    new Exchange(req, res, path, headers, hasBody, release, upstream, retry, setCookie, onStatus).start();
+  private sweep(): void {
+    const now = tick();
+    for (const state of this.upstreams.values()) state.pool.sweep(now);
   }
 
   /** Another instance of the same release not tried yet, else one of another live release. */
@@ -204,7 +221,7 @@ export class Router {
     const existing = this.upstreams.get(upstream.id);
     if (existing?.sameAddress(upstream)) return existing;
     // The old pool finishes what it has in flight, then closes.
-    if (existing !== undefined) existing.pool.close().catch(() => undefined);
+    if (existing !== undefined) existing.pool.close();
     const state = new UpstreamState(upstream, this.onUpstreamIdle);
     this.upstreams.set(upstream.id, state);
     return state;
@@ -217,14 +234,5 @@ export class Router {
       this.releaseStats.set(releaseId, stats);
     }
     return stats;
-  }
-
-  /** A bug in the proxy must cost one request, never the agent process. */
-  private failInternally(res: ServerResponse, err: unknown): void {
-    try {
-      respondText(res, { status: 500, body: `proxy error: ${messageOf(err)}\n`, tag: 'proxy-error' });
-    } catch {
-      res.destroy();
-    }
   }
 }

@@ -1,40 +1,80 @@
-import http from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Router } from './router.js';
+import { Server } from 'node:net';
+import { ClientConnection, type ConnectionHost, type RequestDispatcher } from './client-connection.js';
+import { tick } from './clock.js';
 
 /** Longer than the usual load balancer / browser idle timeout (60 s), so the client closes first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A client that has not finished sending a head by then is cut off (slowloris). */
+const HEAD_TIMEOUT_MS = 66_000;
+const SWEEP_MS = 1_000;
 
-const UPGRADE_REFUSED = (() => {
-  const body = 'upgrade (WebSocket) is not supported by the ccom proxy yet\n';
-  return [
-    'HTTP/1.1 501 Not Implemented',
-    'content-type: text/plain; charset=utf-8',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'x-ccom: upgrade-unsupported',
-    'connection: close',
-    '',
-    body,
-  ].join('\r\n');
-})();
+/**
+ * The public listener: a TCP server whose connections speak HTTP/1.1 through ClientConnection,
+ * every request routed by the dispatcher (the Router). Keeps its connections so it can close
+ * idle ones, answer the last request of each with `Connection: close` while draining, and time
+ * out idle keep-alives and slow heads.
+ */
+export class ProxyServer extends Server implements ConnectionHost {
+  private readonly clients = new Set<ClientConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Set while handing over: each connection closes after its current response. */
+  draining = false;
 
-function refuseUpgrade(_req: http.IncomingMessage, socket: Duplex): void {
-  socket.on('error', () => undefined);
-  socket.end(UPGRADE_REFUSED);
+  constructor(dispatcher: RequestDispatcher) {
+    super({ allowHalfOpen: true, noDelay: true });
+    this.on('connection', (socket) => {
+      const conn = new ClientConnection(socket, dispatcher, this);
+      this.clients.add(conn);
+    });
+    this.on('listening', () => {
+      tick();
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    });
+    this.on('close', () => {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    });
+  }
+
+  forget(conn: ClientConnection): void {
+    this.clients.delete(conn);
+  }
+
+  /** Open client connections (idle ones included). */
+  get connectionCount(): number {
+    return this.clients.size;
+  }
+
+  /** Closes every connection that is between requests; busy ones finish first. */
+  closeIdleConnections(): void {
+    for (const conn of this.clients) conn.closeIfIdle();
+  }
+
+  /** Cuts every connection, busy ones included. */
+  closeAllConnections(): void {
+    for (const conn of this.clients) conn.destroy();
+  }
+
+  /** From now on every response closes its connection, so clients reconnect elsewhere. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  private sweep(): void {
+    const now = tick();
+    for (const conn of this.clients) {
+      if (!conn.waitingForHead) continue;
+      const waited = now - conn.lastActive;
+      if (conn.hasPartialHead && waited > HEAD_TIMEOUT_MS) {
+        conn.timeOutHead();
+      } else if (!conn.hasPartialHead && waited > KEEP_ALIVE_TIMEOUT_MS) {
+        conn.closeIfIdle();
+      }
+    }
+  }
 }
 
-/** The public listener: node:http tuned for long keep-alive, every request routed by `router`. */
-export function createProxyServer(router: Router): http.Server {
-  const server = http.createServer(
-    {
-      // Must exceed keepAliveTimeout, or node may drop a reused connection mid-head.
-      headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000,
-      // Uploads and long polls may take as long as they need; the upstream decides.
-      requestTimeout: 0,
-    },
-    (req, res) => router.handle(req, res),
-  );
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.on('upgrade', refuseUpgrade);
-  return server;
+/** The public listener for `router`. */
+export function createProxyServer(dispatcher: RequestDispatcher): ProxyServer {
+  return new ProxyServer(dispatcher);
 }

@@ -1,0 +1,131 @@
+import { HeadError } from './head.js';
+
+/** Longest chunk-size line (size plus extensions) and trailer section accepted. */
+const MAX_SIZE_LINE = 4096;
+const MAX_TRAILERS = 16 * 1024;
+/** More hex digits than this would overflow a safe integer. */
+const MAX_HEX_DIGITS = 13;
+
+const enum State {
+  Size,
+  SizeExtension,
+  SizeLf,
+  Data,
+  DataCr,
+  DataLf,
+  TrailerLineStart,
+  TrailerLine,
+  TrailerLf,
+  FinalLf,
+  Done,
+}
+
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Finds where a chunked body ends (RFC 9112 §7.1) without decoding it: the proxy forwards the
+ * chunks as they are and only needs to know which bytes belong to this message. Chunk data is
+ * skipped in bulk; only size lines and trailers are read byte by byte.
+ */
+export class ChunkedFramer {
+  readonly untilClose = false;
+  private state = State.Size;
+  private remaining = 0;
+  private digits = 0;
+  private lineBytes = 0;
+  private trailerBytes = 0;
+
+  constructor(private readonly errorStatus: number) {}
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** How many bytes of `buf`, from `start`, belong to the body (fewer once it ends). */
+  take(buf: Buffer, start: number): number {
+    let i = start;
+    const end = buf.length;
+    while (i < end && this.state !== State.Done) {
+      if (this.state === State.Data) {
+        const n = Math.min(this.remaining, end - i);
+        this.remaining -= n;
+        i += n;
+        if (this.remaining === 0) this.state = State.DataCr;
+        continue;
+      }
+      this.step(buf[i] as number);
+      i++;
+    }
+    return i - start;
+  }
+
+  private fail(why: string): never {
+    throw new HeadError(this.errorStatus, `malformed chunked body: ${why}`);
+  }
+
+  private step(byte: number): void {
+    switch (this.state) {
+      case State.Size: {
+        const digit = hexValue(byte);
+        if (digit >= 0) {
+          if (++this.digits > MAX_HEX_DIGITS) this.fail('chunk size too large');
+          this.remaining = this.remaining * 16 + digit;
+          return;
+        }
+        if (this.digits === 0) this.fail('chunk size expected');
+        if (byte === 0x0d) this.state = State.SizeLf;
+        else if (byte === 0x3b || byte === 0x20 || byte === 0x09) this.state = State.SizeExtension;
+        else this.fail('invalid chunk size');
+        return;
+      }
+      case State.SizeExtension:
+        if (++this.lineBytes > MAX_SIZE_LINE) this.fail('chunk extension too long');
+        if (byte === 0x0d) this.state = State.SizeLf;
+        else if (byte === 0x0a || byte === 0) this.fail('bare LF in chunk extension');
+        return;
+      case State.SizeLf:
+        if (byte !== 0x0a) this.fail('CR without LF after chunk size');
+        this.digits = 0;
+        this.lineBytes = 0;
+        this.state = this.remaining === 0 ? State.TrailerLineStart : State.Data;
+        return;
+      case State.DataCr:
+        if (byte !== 0x0d) this.fail('chunk data longer than its size');
+        this.state = State.DataLf;
+        return;
+      case State.DataLf:
+        if (byte !== 0x0a) this.fail('CR without LF after chunk data');
+        this.state = State.Size;
+        return;
+      case State.TrailerLineStart:
+        if (byte === 0x0d) this.state = State.FinalLf;
+        else this.trailer(byte);
+        return;
+      case State.TrailerLine:
+        this.trailer(byte);
+        return;
+      case State.TrailerLf:
+        if (byte !== 0x0a) this.fail('CR without LF in trailers');
+        this.state = State.TrailerLineStart;
+        return;
+      case State.FinalLf:
+        if (byte !== 0x0a) this.fail('CR without LF at the end of the body');
+        this.state = State.Done;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private trailer(byte: number): void {
+    if (++this.trailerBytes > MAX_TRAILERS) this.fail('trailers too large');
+    if (byte === 0x0d) this.state = State.TrailerLf;
+    else if (byte === 0x0a || byte === 0) this.fail('bare LF in trailers');
+    else this.state = State.TrailerLine;
+  }
+}

@@ -1,0 +1,73 @@
+import net, { type Socket } from 'node:net';
+import { coarseClock } from './clock.js';
+import { proxyError } from './failure.js';
+import type { Upstream } from './types.js';
+
+/** What uses a connection for one request: the exchange in flight on it. */
+export interface UpstreamUser {
+  onUpstreamData(chunk: Buffer): void;
+  /** The upstream finished sending (EOF); a body delimited by the close ends here. */
+  onUpstreamEnd(): void;
+  /** The connection is gone; `err` says why when it did not end cleanly. */
+  onUpstreamClose(err: Error): void;
+  onUpstreamDrain(): void;
+}
+
+/** Time allowed to establish a connection to an instance (undici's default too). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * One keep-alive TCP connection to an instance. Its listeners are installed once and forward to
+ * whichever exchange is using it, so reusing it costs no new closures.
+ */
+export class UpstreamConnection {
+  readonly socket: Socket;
+  user: UpstreamUser | null = null;
+  /** Has carried a complete exchange: a failure before any byte may just be a stale keep-alive. */
+  reused = false;
+  /** A WebSocket (or other Upgrade) tunnel: no response timeout, never pooled again. */
+  tunnel = false;
+  /** When this connection, idle in the pool, must be closed (the upstream's keep-alive ends). */
+  idleUntil = 0;
+  lastActive = coarseClock.now;
+  private failure: Error | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    upstream: Upstream,
+    private readonly onGone: (conn: UpstreamConnection) => void,
+  ) {
+    this.socket = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
+    this.connectTimer = setTimeout(() => this.fail(proxyError('CCOM_CONNECT_TIMEOUT', `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    this.socket.once('connect', () => {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.lastActive = coarseClock.now;
+      if (this.user !== null) this.user.onUpstreamData(chunk);
+      else this.fail(proxyError('CCOM_BAD_RESPONSE', 'the instance sent bytes nobody asked for'));
+    });
+    this.socket.on('end', () => this.user?.onUpstreamEnd());
+    this.socket.on('drain', () => this.user?.onUpstreamDrain());
+    this.socket.on('error', (err) => (this.failure ??= err));
+    this.socket.on('close', () => {
+      clearTimeout(this.connectTimer);
+      this.onGone(this);
+      const user = this.user;
+      this.user = null;
+      user?.onUpstreamClose(this.failure ?? proxyError('CCOM_UPSTREAM_CLOSED', 'the instance closed the connection before answering'));
+    });
+  }
+
+  /** Ends the connection with `err` as the reason its user is given. */
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.socket.destroy();
+  }
+
+  write(data: Buffer | string): boolean {
+    this.lastActive = coarseClock.now;
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+}
