@@ -30,7 +30,7 @@ export default defineConfig({
   // Pure-JS libraries the CLI loads on every command are bundled: one parsed file instead of
   // resolving dozens of package files cuts the cold start. Native and agent-only ones stay out.
   noExternal: ['zod', 'yaml', 'commander', 'picocolors'],
-  external: ['better-sqlite3', 'undici', 'prom-client'],
+  external: ['better-sqlite3', 'prom-client'],
   // Bundled CommonJS (commander, yaml) calls require(); ESM has none, so each chunk gets one.
   banner: { js: "import { createRequire as __ccomCreateRequire } from 'node:module'; const require = __ccomCreateRequire(import.meta.url);" },
 });

@@ -57,6 +57,8 @@ export class ClientConnection {
   /** Inside dispatch(): an answer given synchronously must not re-enter parseNext. */
   private dispatching = false;
   lastActive = coarseClock.now;
+  /** When the head being received started to arrive (a slow head is cut off from here). */
+  headStartedAt = coarseClock.now;
 
   constructor(
     readonly socket: Socket,
@@ -94,8 +96,10 @@ export class ClientConnection {
     }
     if (this.body !== null) return this.feedBody(chunk, 0);
     if (this.exchange !== null || this.responseStarted) return this.stash(chunk);
-    if (this.pending === null) this.pending = chunk;
-    else this.pending = Buffer.concat([this.pending, chunk]);
+    if (this.pending === null) {
+      this.pending = chunk;
+      this.headStartedAt = this.lastActive;
+    } else this.pending = Buffer.concat([this.pending, chunk]);
     this.parseNext();
   }
 
@@ -215,6 +219,7 @@ export class ClientConnection {
     this.exchange = null;
     this.responseStarted = false;
     this.lastActive = coarseClock.now;
+    this.headStartedAt = this.lastActive;
     if (close || this.ended) {
       this.closed = true;
       this.socket.end();

@@ -14,14 +14,25 @@ const SWEEP_MS = 1_000;
  * idle ones, answer the last request of each with `Connection: close` while draining, and time
  * out idle keep-alives and slow heads.
  */
+export interface ProxyServerOptions {
+  /** Close a connection idle between requests after this long. */
+  keepAliveTimeoutMs?: number;
+  /** Answer 408 and close when a request head takes longer than this to arrive. */
+  headTimeoutMs?: number;
+}
+
 export class ProxyServer extends Server implements ConnectionHost {
   private readonly clients = new Set<ClientConnection>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly keepAliveTimeoutMs: number;
+  private readonly headTimeoutMs: number;
   /** Set while handing over: each connection closes after its current response. */
   draining = false;
 
-  constructor(dispatcher: RequestDispatcher) {
+  constructor(dispatcher: RequestDispatcher, options: ProxyServerOptions = {}) {
     super({ allowHalfOpen: true, noDelay: true });
+    this.keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+    this.headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
     this.on('connection', (socket) => {
       const conn = new ClientConnection(socket, dispatcher, this);
       this.clients.add(conn);
@@ -64,10 +75,9 @@ export class ProxyServer extends Server implements ConnectionHost {
     const now = tick();
     for (const conn of this.clients) {
       if (!conn.waitingForHead) continue;
-      const waited = now - conn.lastActive;
-      if (conn.hasPartialHead && waited > HEAD_TIMEOUT_MS) {
+      if (conn.hasPartialHead && now - conn.headStartedAt > this.headTimeoutMs) {
         conn.timeOutHead();
-      } else if (!conn.hasPartialHead && waited > KEEP_ALIVE_TIMEOUT_MS) {
+      } else if (!conn.hasPartialHead && now - conn.lastActive > this.keepAliveTimeoutMs) {
         conn.closeIfIdle();
       }
     }
@@ -75,6 +85,6 @@ export class ProxyServer extends Server implements ConnectionHost {
 }
 
 /** The public listener for `router`. */
-export function createProxyServer(dispatcher: RequestDispatcher): ProxyServer {
-  return new ProxyServer(dispatcher);
+export function createProxyServer(dispatcher: RequestDispatcher, options?: ProxyServerOptions): ProxyServer {
+  return new ProxyServer(dispatcher, options);
 }

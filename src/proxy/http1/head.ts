@@ -21,9 +21,11 @@ export class HeadError extends Error {
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A CR not followed by LF, an LF not preceded by CR, or a NUL: none may appear in a head. */
-const BAD_LINE_BREAK = /\r(?!\n)|(?<!\r)\n|\0/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
+/** A CR not followed by LF, an LF not preceded by CR, or another control character but HTAB. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
+const BAD_LINE_BREAK = /\r(?!\n)|(?<!\r)\n|[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** Method, then a target of visible ASCII only (RFC 9112 §3.2), then the version. */
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([!-~]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[\s,;])timeout\s*=\s*(\d+)/i;
@@ -170,7 +172,7 @@ function joinKept(kept: string[], tokens: Set<string>): string {
 }
 
 function checkLineBreaks(head: string, status: number): void {
-  if (BAD_LINE_BREAK.test(head)) throw new HeadError(status, 'bare CR, LF or NUL in the head');
+  if (BAD_LINE_BREAK.test(head)) throw new HeadError(status, 'bare CR or LF, or a control character, in the head');
 }
 
 /** Parses a request head: `head` is the latin1 text up to, not including, the blank line. */
@@ -180,7 +182,7 @@ export function parseRequestHead(head: string): RequestHead {
   const requestLine = lineEnd === -1 ? head : head.slice(0, lineEnd);
   const match = REQUEST_LINE.exec(requestLine);
   if (match === null) {
-    if (/^\S+ \S+ HTTP\/\d/.test(requestLine)) throw new HeadError(505, `HTTP version not supported: ${JSON.stringify(requestLine.slice(0, 80))}`);
+    if (/^[!-~]+ [!-~]+ HTTP\/\d(?:\.\d)?$/.test(requestLine)) throw new HeadError(505, `HTTP version not supported: ${JSON.stringify(requestLine.slice(0, 80))}`);
     throw new HeadError(400, `malformed request line: ${JSON.stringify(requestLine.slice(0, 80))}`);
   }
   const minor = match[3] === '1' ? 1 : 0;

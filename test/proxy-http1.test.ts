@@ -1,0 +1,267 @@
+import http from 'node:http';
+import net from 'node:net';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createProxyServer, Router } from '../src/proxy/router.js';
+import { listen, startProxy, startUpstream, stop, type TestProxy } from './fixtures/proxy-servers.js';
+
+/**
+ * The proxy's own HTTP/1.1 engine over raw sockets: what a strict parser refuses, and the parts
+ * of the protocol ordinary clients rarely exercise (pipelining, 1.0, 100-continue, chunked
+ * trailers, close-delimited bodies, stale keep-alives, timeouts).
+ */
+
+/** A raw client connection that collects everything the proxy sends. */
+class RawClient {
+  readonly socket: net.Socket;
+  data = '';
+  ended = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (chunk: Buffer) => this.notify((this.data += chunk.toString('latin1'))));
+    this.socket.on('end', () => this.notify((this.ended = true)));
+    this.socket.on('error', () => this.notify((this.ended = true)));
+  }
+
+  private notify(_: unknown): void {
+    for (const w of this.waiters) w();
+  }
+
+  send(text: string): this {
+    this.socket.write(text, 'latin1');
+    return this;
+  }
+
+  /** Resolves once the received text matches `pattern` (or the connection ends, failing). */
+  async until(pattern: RegExp | ((data: string) => boolean), timeoutMs = 5_000): Promise<string> {
+    const ok = () => (typeof pattern === 'function' ? pattern(this.data) : pattern.test(this.data));
+    if (ok()) return this.data;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)}; got ${JSON.stringify(this.data)}`)), timeoutMs);
+      const check = () => {
+        if (ok() || this.ended) {
+          clearTimeout(timer);
+          this.waiters = this.waiters.filter((w) => w !== check);
+          if (ok()) resolve();
+          else reject(new Error(`connection ended before ${String(pattern)}; got ${JSON.stringify(this.data)}`));
+        }
+      };
+      this.waiters.push(check);
+    });
+    return this.data;
+  }
+
+  async closed(timeoutMs = 5_000): Promise<void> {
+    await this.until(() => this.ended, timeoutMs).catch(() => undefined);
+    assert.ok(this.ended, `connection still open; got ${JSON.stringify(this.data)}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const responses = (data: string) => data.match(/HTTP\/1\.[01] \d{3}(?= )/g) ?? [];
+
+async function proxyTo(t: { after(fn: () => Promise<void> | void): void }, handler?: Parameters<typeof startUpstream>[1]): Promise<{ proxy: TestProxy; app: Awaited<ReturnType<typeof startUpstream>> }> {
+  const app = await startUpstream('a1', handler);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); await app.kill(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [app.upstream] }]);
+  return { proxy, app };
+}
+
+const MALFORMED: Array<[string, string, number]> = [
+  ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+  ['two different Content-Lengths', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+  ['a Content-Length that is not a number', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc', 400],
+  ['a Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501],
+  ['chunked not last', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 501],
+  ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n', 400],
+  ['a space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n', 400],
+  ['a bare LF', 'GET / HTTP/1.1\nHost: x\r\n\r\n', 400],
+  ['a control character in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
+  ['a non-ASCII request target', 'GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n', 400],
+  ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
+  ['HTTP/2.0 in a request line', 'GET / HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+  ['a malformed request line', 'GET  / HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+  ['a head over 16 KB', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431],
+  ['a malformed chunk size', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', 400],
+];
+
+test('heads a lenient parser would misread are refused with a status, closed, and never forwarded', { timeout: 30_000 }, async (t) => {
+  const { proxy, app } = await proxyTo(t);
+  for (const [what, text, status] of MALFORMED) {
+    const client = new RawClient(proxy.port).send(text);
+    await client.closed();
+    assert.match(client.data, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${JSON.stringify(client.data.slice(0, 80))}`);
+    assert.match(client.data, /\r\nconnection: close\r\n/, what);
+  }
+  assert.deepEqual(app.seen, [], 'the app saw none of them');
+  const client = new RawClient(proxy.port).send('GET /fine HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.match(await client.until(/\r\n0\r\n\r\n$/), /^HTTP\/1\.1 200 OK\r\n/);
+  client.close();
+});
+
+test('pipelined requests on one connection are answered in order, each reaching the app', { timeout: 20_000 }, async (t) => {
+  const { proxy } = await proxyTo(t, (req, res) => {
+    // The first answers last: order must come from the proxy, not from timing.
+    setTimeout(() => res.end(`path ${req.url}\n`), req.url === '/one' ? 100 : 0);
+  });
+  const client = new RawClient(proxy.port).send(
+    'GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n',
+  );
+  const data = await client.until((d) => responses(d).length === 3 && d.endsWith('path /three\n'));
+  assert.deepEqual(data.match(/path \/\w+/g), ['path /one', 'path /two', 'path /three']);
+  client.close();
+});
+
+test('HTTP/1.0: closed after the response unless keep-alive was asked, and then told it stays open', { timeout: 20_000 }, async (t) => {
+  // node:http never keeps a 1.0 connection open, so the app here is a raw server that does.
+  const raw = net.createServer((socket) => socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na1')));
+  const port = await listen(raw);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); raw.close(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
+  const plain = new RawClient(proxy.port).send('GET / HTTP/1.0\r\n\r\n');
+  await plain.closed();
+  assert.match(plain.data, /^HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n\r\na1$/);
+
+  const kept = new RawClient(proxy.port).send('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  const first = await kept.until(/a1$/);
+  assert.match(first, /\r\nconnection: keep-alive\r\n/i);
+  assert.equal(kept.ended, false);
+  kept.send('GET /again HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  await kept.until((d) => responses(d).length === 2 && d.endsWith('a1'));
+  kept.close();
+});
+
+test('Expect: 100-continue gets the app\'s 100 Continue before the body is sent', { timeout: 20_000 }, async (t) => {
+  const { proxy, app } = await proxyTo(t);
+  const client = new RawClient(proxy.port).send('PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+  await client.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+  client.send('hello');
+  await client.until(/HTTP\/1\.1 200 OK[^]*\r\n0\r\n\r\n$/);
+  assert.equal(app.seen[0]?.body, 'hello');
+  client.close();
+});
+
+test('chunked bodies pass through both ways, trailers included, and the connection is reused', { timeout: 20_000 }, async (t) => {
+  const { proxy } = await proxyTo(t, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-sum' });
+      for (const c of chunks) res.write(c);
+      res.addTrailers({ 'x-sum': String(Buffer.concat(chunks).length), 'x-req-trailer': String(req.trailers['x-check']) });
+      res.end();
+    });
+  });
+  const client = new RawClient(proxy.port).send(
+    'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Check: ok\r\n\r\n',
+  );
+  const data = await client.until(/\r\n0\r\n[^]*\r\n\r\n$/);
+  assert.match(data, /transfer-encoding: chunked\r\n/i);
+  assert.match(data, /\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n/);
+  assert.match(data, /x-sum: 11\r\n/i);
+  assert.match(data, /x-req-trailer: ok\r\n/i);
+  client.send('GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.until((d) => responses(d).length === 2);
+  assert.equal(client.ended, false);
+  client.close();
+});
+
+test('a body delimited by the close reaches the client whole, with connection: close', { timeout: 20_000 }, async (t) => {
+  const raw = net.createServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the very end'));
+  });
+  const port = await listen(raw);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); raw.close(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
+  const client = new RawClient(proxy.port).send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.closed();
+  assert.match(client.data, /^HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n\r\nuntil the very end$/);
+});
+
+test('a kept-alive connection the app dropped is replaced without failing the GET or counting an error', { timeout: 20_000 }, async (t) => {
+  let served = 0;
+  // Announces a long keep-alive, then drops every connection when its second request arrives.
+  const raw = net.createServer((socket) => {
+    let requests = 0;
+    socket.on('data', () => {
+      if (++requests === 2) return void socket.destroy();
+      served++;
+      socket.write(`HTTP/1.1 200 OK\r\nKeep-Alive: timeout=60\r\nContent-Length: 2\r\n\r\nok`);
+    });
+  });
+  const port = await listen(raw);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); raw.close(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${proxy.url}/n${i}`);
+    assert.equal(`${res.status} ${await res.text()}`, '200 ok');
+  }
+  assert.equal(served, 3);
+  assert.deepEqual([proxy.router.counters('r1').requests, proxy.router.counters('r1').connectionErrors], [3, 0]);
+});
+
+test('an app that answers with something other than HTTP gets the client a 502 that says so', { timeout: 20_000 }, async (t) => {
+  const raw = net.createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')));
+  const port = await listen(raw);
+  const proxy = await startProxy();
+  t.after(async () => { await proxy.close(); raw.close(); });
+  proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
+  const res = await fetch(`${proxy.url}/`);
+  assert.equal(res.status, 502);
+  assert.match(await res.text(), /malformed response \(malformed status line: "SSH-2\.0/);
+  assert.equal(proxy.router.inFlight('u1'), 0);
+});
+
+test('a head that trickles in too slowly gets 408, an idle keep-alive is closed', { timeout: 20_000 }, async (t) => {
+  const router = new Router();
+  const server = createProxyServer(router, { headTimeoutMs: 500, keepAliveTimeoutMs: 500 });
+  const port = await listen(server);
+  t.after(async () => { await stop(server); await router.close(); });
+  const slow = new RawClient(port).send('GET / HTTP/1.1\r\n');
+  const trickle = setInterval(() => slow.send('X: 1\r\n'), 200);
+  await slow.closed(4_000);
+  clearInterval(trickle);
+  assert.match(slow.data, /^HTTP\/1\.1 408 /);
+
+  const idle = new RawClient(port);
+  await idle.closed(4_000);
+  assert.equal(idle.data, '');
+});
+
+test('the proxy answers HEAD, 204 and 304 without a body and keeps the connection', { timeout: 20_000 }, async (t) => {
+  const { proxy } = await proxyTo(t, (req, res) => {
+    if (req.url === '/204') return void res.writeHead(204).end();
+    if (req.url === '/304') return void res.writeHead(304, { etag: '"x"' }).end();
+    res.writeHead(200, { 'content-length': '5' }).end(req.method === 'HEAD' ? undefined : 'hello');
+  });
+  const client = new RawClient(proxy.port).send('HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const data = await client.until((d) => responses(d).length === 4 && d.endsWith('hello'));
+  assert.deepEqual(responses(data).map((r) => r.slice(-3)), ['200', '204', '304', '200']);
+  assert.equal(data.split('hello').length, 2, 'only the GET carried a body');
+  client.close();
+});
+
+test('a client on node:http sees the same answers as with a plain server (keep-alive agent, 200 requests)', { timeout: 20_000 }, async (t) => {
+  const { proxy } = await proxyTo(t);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  t.after(() => agent.destroy());
+  const one = () => new Promise<string>((resolve, reject) => {
+    http.get(`${proxy.url}/x`, { agent }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    }).on('error', reject);
+  });
+  const results = await Promise.all(Array.from({ length: 200 }, one));
+  assert.deepEqual(new Set(results), new Set(['200 a1']));
+});
