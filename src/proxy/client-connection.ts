@@ -67,7 +67,13 @@ export class ClientConnection {
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.internalError(err);
+      }
+    });
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.exchange?.onClientDrain());
     socket.on('error', () => undefined); // 'close' follows and does the cleanup
@@ -278,6 +284,19 @@ export class ClientConnection {
     this.closed = true;
     this.socket.end();
     return true;
+  }
+
+  /** A bug met on this connection costs this connection, never the agent and its other clients. */
+  private internalError(err: unknown): void {
+    console.error(`ccom proxy: internal error, connection from ${this.remoteAddress} closed:`, err);
+    const exchange = this.exchange;
+    this.exchange = null;
+    try {
+      exchange?.clientClosed();
+    } finally {
+      if (this.responseStarted) this.destroy();
+      else this.refuse(new HeadError(500, 'proxy error: see the agent log'));
+    }
   }
 
   /** The client took too long to send a head: 408, then close. */

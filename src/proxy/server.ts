@@ -37,6 +37,10 @@ export class ProxyServer extends Server implements ConnectionHost {
       const conn = new ClientConnection(socket, dispatcher, this);
       this.clients.add(conn);
     });
+    // Accept failures (EMFILE: out of file descriptors) must not end the agent: log and go on.
+    this.on('error', (err) => {
+      if (this.listening) console.error(`ccom proxy: accepting a connection failed: ${err.message}`);
+    });
     this.on('listening', () => {
       tick();
       this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();

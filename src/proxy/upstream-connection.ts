@@ -45,8 +45,14 @@ export class UpstreamConnection {
     });
     this.socket.on('data', (chunk: Buffer) => {
       this.lastActive = coarseClock.now;
-      if (this.user !== null) this.user.onUpstreamData(chunk);
-      else this.fail(proxyError('CCOM_BAD_RESPONSE', 'the instance sent bytes nobody asked for'));
+      try {
+        if (this.user !== null) this.user.onUpstreamData(chunk);
+        else this.fail(proxyError('CCOM_BAD_RESPONSE', 'the instance sent bytes nobody asked for'));
+      } catch (err) {
+        // A bug met on this exchange fails this exchange (502 or a cut), never the agent.
+        console.error('ccom proxy: internal error on an upstream connection:', err);
+        this.fail(proxyError('CCOM_PROXY_ERROR', `proxy error: ${err instanceof Error ? err.message : String(err)}`));
+      }
     });
     this.socket.on('end', () => this.user?.onUpstreamEnd());
     this.socket.on('drain', () => this.user?.onUpstreamDrain());
@@ -56,7 +62,11 @@ export class UpstreamConnection {
       this.onGone(this);
       const user = this.user;
       this.user = null;
-      user?.onUpstreamClose(this.failure ?? proxyError('CCOM_UPSTREAM_CLOSED', 'the instance closed the connection before answering'));
+      try {
+        user?.onUpstreamClose(this.failure ?? proxyError('CCOM_UPSTREAM_CLOSED', 'the instance closed the connection before answering'));
+      } catch (err) {
+        console.error('ccom proxy: internal error while closing an upstream connection:', err);
+      }
     });
   }
 
