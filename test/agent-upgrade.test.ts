@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { runCcom } from './helpers/ccom.js';
+import { isGuardian, parentOf, runCcom } from './helpers/ccom.js';
 import { fixtureApp } from './helpers/fixture-app.js';
 import { startLoad } from './helpers/load.js';
 
@@ -60,6 +60,7 @@ test('an agent left by an older build hands over to the new one under load: no r
     const report = await load.stop();
     const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
     assert.notEqual(newAgent, olderAgain, 'the agent was replaced while the load ran');
+    assert.ok(isGuardian(parentOf(newAgent)), 'the new agent runs under a guardian of its own');
     assert.equal(report.failed, 0, `failed requests: ${JSON.stringify(report.failures)}`);
     assert.ok(report.total > 200, `load ran (${report.total} requests)`);
     assert.deepEqual(status.json.releases.map((r: { instances: unknown[] }) => r.instances.length), [2], 'instances adopted, not restarted');

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
-import { get, runCcom } from './helpers/ccom.js';
+import { get, isGuardian, parentOf, runCcom } from './helpers/ccom.js';
 
 let app: FixtureApp;
 before(() => {
@@ -63,20 +63,29 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     for (const r of releases) assert.match(r.digest, /^sha256:[0-9a-f]{64}$/);
   });
 
-  await t.test('the agent killed with -9 comes back on the next command and re-adopts instances', async () => {
+  await t.test('the agent killed with -9 is started again by its guardian, re-adopts instances and serves', async () => {
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const pids = before.releases[0].instances.map((i: { pid: number }) => i.pid);
     const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const guardian = parentOf(agentPid);
+    assert.ok(isGuardian(guardian), 'the agent runs under its guardian');
     process.kill(agentPid, 'SIGKILL');
     while (pidAlive(agentPid)) await new Promise((r) => setTimeout(r, 20));
-    await assert.rejects(fetch(url), 'nothing serves while the agent is gone');
+    // No ccom command in between: the port serves again on its own.
+    let served: string | undefined;
+    for (let i = 0; i < 100 && served === undefined; i++) {
+      served = await get(url).then((r) => r.body, () => undefined);
+      if (served === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(served, 'ok v1', 'serving again within 5 s');
     for (const pid of pids) assert.ok(pidAlive(pid), `instance ${pid} survived the agent`);
+    const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    assert.notEqual(newAgent, agentPid);
+    assert.equal(parentOf(newAgent), guardian, 'the same guardian started it');
     const after = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     assert.equal(after.live, d1.release, 'routing state survived');
     assert.deepEqual(after.releases[0].instances.map((i: { pid: number }) => i.pid).sort(), [...pids].sort(), 're-adopted, not restarted');
-    assert.equal((await get(url)).body, 'ok v1');
-    const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
-    assert.notEqual(newAgent, agentPid);
+    assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /ccom guardian: the agent exited with code 137; starting it again/);
   });
 
   await t.test('an instance that died while the agent was gone is started again', async () => {
@@ -127,10 +136,11 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const pids: number[] = status.releases[0].instances.map((i: { pid: number }) => i.pid);
     const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const guardian = parentOf(agentPid);
     const down = await runCcom(['down', '-C', app.dir]);
     assert.equal(down.code, 0, down.stderr);
-    await new Promise((r) => setTimeout(r, 200));
-    for (const pid of [...pids, agentPid]) assert.equal(pidAlive(pid), false, `pid ${pid} stopped`);
+    // down returns once the agent and its guardian are gone: nothing to wait for.
+    for (const pid of [...pids, agentPid, guardian]) assert.equal(pidAlive(pid), false, `pid ${pid} stopped`);
     const releases = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases;
     assert.equal(releases.length, 2);
   });

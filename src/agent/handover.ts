@@ -1,5 +1,5 @@
-import { AGENT_NODE_FLAGS } from './node-flags.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { killGuardedAgent, spawnGuardedAgent } from './guardian.js';
 import { closeSync, openSync } from 'node:fs';
 import type { AgentCore } from './core.js';
 
@@ -33,11 +33,8 @@ export async function handOver(core: AgentCore, agentScript: string, logFile: st
   const server = core.listener.handle();
   const bound = core.listener.address();
   const out = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentScript, '--dir', core.appDir, '--handover'], {
-    cwd: core.appDir,
-    detached: true,
-    stdio: ['ignore', out, out, 'ipc'],
-  });
+  // The new agent runs under its own guardian; the IPC channel passes through it to the agent.
+  const child = spawnGuardedAgent({ appDir: core.appDir, agentScript, stdio: ['ignore', out, out, 'ipc'], handover: true });
   closeSync(out);
   try {
     await next<ToOld>(child, 'ready', 'ready message from the new agent');
@@ -46,7 +43,7 @@ export async function handOver(core: AgentCore, agentScript: string, logFile: st
       await next<ToOld>(child, 'listening', 'listening message from the new agent');
     }
   } catch (err) {
-    child.kill('SIGKILL');
+    killGuardedAgent(child);
     throw err;
   }
   // From here the new agent accepts too: this one stops, lets open requests finish, lets go.

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
+import { AGENT_START_FAILED, HANDOVER_ENV } from './guardian.js';
 import { handOver, takeOver } from './handover.js';
 import { AgentStateFile } from './state-file.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
   ensureStateDir(paths);
   const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 
-  const handover = process.argv.includes('--handover');
+  // Read once and removed: instances inherit the agent's environment.
+  const handover = process.env[HANDOVER_ENV] === '1';
+  delete process.env[HANDOVER_ENV];
   if (!handover && !claimPidFile(paths.pidFile)) {
     log('another agent is already running for this app; exiting');
     return;
@@ -96,5 +99,6 @@ function unlinkQuietly(file: string): void {
 
 main().catch((err) => {
   process.stderr.write(`ccom agent failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  // Failing to start is not fixed by starting again: the guardian must not retry.
+  process.exit(AGENT_START_FAILED);
 });

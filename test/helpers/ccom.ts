@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
@@ -41,4 +42,19 @@ export function runCcom(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cc
 export async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.text() };
+}
+
+/** The parent pid of `pid` (from /proc). */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** True when `pid` is an agent guardian (the /bin/sh loop that restarts the agent). */
+export function isGuardian(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ccom-guardian');
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,4 @@
-import { AGENT_NODE_FLAGS } from '../../agent/node-flags.js';
-import { spawn } from 'node:child_process';
+import { AGENT_START_FAILED, spawnGuardedAgent } from '../../agent/guardian.js';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../errors.js';
@@ -61,12 +60,8 @@ export async function ensureAgent(appDir: string, paths: LocalPaths): Promise<vo
   const out = openSync(paths.agentLog, 'a', 0o600);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentScript, '--dir', appDir], {
-      cwd: appDir,
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
-    child.once('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : `exit code ${code}`));
+    const child = spawnGuardedAgent({ appDir, agentScript, stdio: ['ignore', out, out] });
+    child.once('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : code === AGENT_START_FAILED ? 'it could not start' : `exit code ${code}`));
     child.unref();
   } finally {
     closeSync(out);

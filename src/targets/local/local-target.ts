@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { agentProcesses } from '../../agent/guardian.js';
+import { pidAlive } from '../../agent/process-handle.js';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
 import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
 import { callAgent, collectResponse, socketRequest } from './agent-client.js';
@@ -89,12 +92,29 @@ export class LocalTarget implements Target {
     return status;
   }
 
+  /** Stops instances and agent, and returns once the agent (and its guardian) are gone. */
   async down(): Promise<void> {
+    const agent = readPid(this.paths.pidFile);
+    const processes = agent === undefined ? [] : agentProcesses(agent);
     await this.call('POST', '/v1/shutdown');
+    const deadline = Date.now() + AGENT_EXIT_TIMEOUT_MS;
+    while (processes.some(pidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return callAgent<T>(this.paths.socket, method, path, body);
+  }
+}
+
+/** How long `down` waits for the agent to exit after it answered the shutdown request. */
+const AGENT_EXIT_TIMEOUT_MS = 5_000;
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { AGENT_NODE_FLAGS } from './node-flags.js';
+
+/** The agent exits with this when it cannot start (port taken, unreadable state): not restarted. */
+export const AGENT_START_FAILED = 78;
+
+/** Set for the first run of an agent that takes over from an older one; restarts start afresh. */
+export const HANDOVER_ENV = 'CCOM_AGENT_HANDOVER';
+
+/**
+ * The agent's guardian: a few lines of /bin/sh (about 1 MB, against 40 MB for another Node)
+ * that start the agent again when it dies any way but by asking to stop, so an agent killed
+ * with -9 or crashed serves again within a second, re-adopting the instances that kept running.
+ * Exit 0 (down, handover, SIGTERM) and AGENT_START_FAILED end it; more than 5 restarts within
+ * 60 s mean something is wrong that restarting will not fix, so it gives up and says so.
+ */
+const SCRIPT = `
+count() { echo $#; }
+starts=""
+while :; do
+  "$@"
+  code=$?
+  if [ "$code" -eq 0 ] || [ "$code" -eq ${AGENT_START_FAILED} ]; then exit "$code"; fi
+  # Only the first run takes over from an older agent (over the inherited IPC channel).
+  unset ${HANDOVER_ENV} NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE
+  exec 3>&-
+  now=$(date +%s)
+  recent=""
+  for t in $starts; do if [ $((now - t)) -lt 60 ]; then recent="$recent $t"; fi; done
+  starts="$recent $now"
+  if [ "$(count $starts)" -gt 5 ]; then
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ccom guardian: the agent exited with code $code, the 6th time within 60 s; not restarting it again (see above; any ccom command starts it)"
+    exit "$code"
+  fi
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ccom guardian: the agent exited with code $code; starting it again"
+  sleep 0.2
+done
+`;
+
+/**
+ * Starts the agent for `appDir` under its guardian, detached (its own process group, led by the
+ * guardian) so it outlives the command that started it.
+ */
+export function spawnGuardedAgent(options: { appDir: string; agentScript: string; stdio: StdioOptions; handover?: boolean }): ChildProcess {
+  const agent = [process.execPath, ...AGENT_NODE_FLAGS, options.agentScript, '--dir', options.appDir];
+  return spawn('/bin/sh', ['-c', SCRIPT, 'ccom-guardian', ...agent], {
+    cwd: options.appDir,
+    detached: true,
+    stdio: options.stdio,
+    env: options.handover ? { ...process.env, [HANDOVER_ENV]: '1' } : process.env,
+  });
+}
+
+/** Ends a guardian and the agent it runs (its whole process group). */
+export function killGuardedAgent(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** The agent `pid` and, when it runs under a guardian, the guardian's pid. */
+export function agentProcesses(pid: number): number[] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const cmdline = readFileSync(`/proc/${parent}/cmdline`, 'utf8');
+    return cmdline.includes('ccom-guardian') ? [pid, parent] : [pid];
+  } catch {
+    return [pid];
+  }
+}
