@@ -99,6 +99,7 @@ test('heads a lenient parser would misread are refused with a status, closed, an
     await client.closed();
     assert.match(client.data, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${JSON.stringify(client.data.slice(0, 80))}`);
     assert.match(client.data, /\r\nconnection: close\r\n/, what);
+    assert.match(client.data, /\r\nx-ccom: bad-request\r\n/, `${what}: refused by the proxy itself`);
   }
   assert.deepEqual(app.seen, [], 'the app saw none of them');
   const client = new RawClient(proxy.port).send('GET /fine HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -264,4 +265,44 @@ test('a client on node:http sees the same answers as with a plain server (keep-a
   });
   const results = await Promise.all(Array.from({ length: 200 }, one));
   assert.deepEqual(new Set(results), new Set(['200 a1']));
+});
+
+const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+/** Request smuggling attempts: each hides SMUGGLED where a parser that frames the body differently from the app would see a second request. */
+const DESYNC: Array<[string, string, 'refused' | string[]]> = [
+  ['CL.TE', `POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['TE.CL', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['TE with a space before the colon', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['TE "xchunked"', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['TE "chunked" + NBSP', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\xa0\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['TE folded onto a second line', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['two TE headers, the last not chunked', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['Content-Length 0 and 44', `POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['a chunk size that overflows', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nx\r\n0\r\n\r\n${SMUGGLED}`, 'refused'],
+  ['chunks ended by bare LFs', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n${SMUGGLED}`, 'refused'],
+  ['a GET whose body looks like a request', `GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, ['/a']],
+  ['a chunked body that looks like a request', `POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`, ['/a']],
+];
+
+test('request smuggling: the app frames every request exactly as the proxy did, or never sees it', { timeout: 30_000 }, async (t) => {
+  let seen: string[] = [];
+  const { proxy } = await proxyTo(t, (req, res) => {
+    seen.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.end(`seen ${req.url}\n`));
+  });
+  for (const [what, payload, expected] of DESYNC) {
+    seen = [];
+    const client = new RawClient(proxy.port).send(`${payload}GET /after HTTP/1.1\r\nHost: x\r\n\r\n`);
+    if (expected === 'refused') {
+      await client.closed();
+      assert.match(client.data, /^HTTP\/1\.1 (400|501) [^]*x-ccom: bad-request\r\n/, what);
+      assert.deepEqual(seen, [], `${what}: the app saw nothing`);
+    } else {
+      const data = await client.until((d) => d.includes('seen /after'));
+      assert.deepEqual(data.match(/seen \/\w+/g), [...expected, '/after'].map((p) => `seen ${p}`), what);
+      assert.deepEqual(seen, [...expected, '/after'], `${what}: the app saw the same requests`);
+      client.close();
+    }
+  }
 });

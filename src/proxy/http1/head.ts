@@ -103,7 +103,7 @@ function readFields(head: string, from: number, drop: Set<string>, status: numbe
       throw new HeadError(status, `malformed header line: ${JSON.stringify(line.slice(0, 60))}`);
     }
     const lower = name.toLowerCase();
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line, colon + 1);
     switch (lower) {
       case 'content-length': {
         if (!DIGITS.test(value)) throw new HeadError(status, `invalid Content-Length: ${JSON.stringify(value)}`);
@@ -141,7 +141,8 @@ function readFields(head: string, from: number, drop: Set<string>, status: numbe
   if (f.transferEncoding !== undefined) {
     if (f.contentLength !== -1) throw new HeadError(status, 'both Content-Length and Transfer-Encoding');
     const codings = f.transferEncoding.toLowerCase().split(',');
-    if (codings[codings.length - 1]?.trim() !== 'chunked') {
+    const last = codings[codings.length - 1] ?? '';
+    if (trimOws(last, 0) !== 'chunked') {
       throw new HeadError(status === 400 ? 501 : status, `unsupported Transfer-Encoding: ${JSON.stringify(f.transferEncoding)}`);
     }
     f.chunked = true;
@@ -149,12 +150,24 @@ function readFields(head: string, from: number, drop: Set<string>, status: numbe
   return f;
 }
 
+/**
+ * The field value: `line` from `start`, without leading or trailing SP and HTAB (RFC 9110 §5.5).
+ * Not String#trim, which also strips NBSP (0xA0): "chunked\xa0" must not pass for "chunked".
+ */
+function trimOws(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
+  return line.slice(from, to);
+}
+
 /** Connection tokens: close/keep-alive/upgrade, and header names the sender marks hop-by-hop. */
 function connectionTokens(connection: string | undefined): Set<string> {
   const tokens = new Set<string>();
   if (connection === undefined) return tokens;
   for (const part of connection.split(',')) {
-    const token = part.trim().toLowerCase();
+    const token = trimOws(part, 0).toLowerCase();
     if (token !== '') tokens.add(token);
   }
   return tokens;
