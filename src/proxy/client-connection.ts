@@ -32,6 +32,8 @@ export interface ConnectionHost {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** Bodies up to this size are copied behind their head; larger ones are written beside it. */
+const JOIN_LIMIT = 8 * 1024;
 
 /**
  * One client connection to the public port: reads request heads, hands each request to an
@@ -195,10 +197,19 @@ export class ClientConnection {
     return this.request?.minor === 0;
   }
 
-  /** Writes a response head and the body bytes that came with it, in one write. */
+  /**
+   * Writes a response head and the body bytes that came with it, in one write: a small body is
+   * copied behind the head, a large one goes out in the same writev rather than copied.
+   */
   startResponse(head: string, body: Buffer | null): boolean {
     this.responseStarted = true;
-    return this.socket.write(body === null ? Buffer.from(head, 'latin1') : joinHead(head, body));
+    if (body === null) return this.socket.write(head, 'latin1');
+    if (body.length <= JOIN_LIMIT) return this.socket.write(joinHead(head, body));
+    this.socket.cork();
+    this.socket.write(head, 'latin1');
+    const more = this.socket.write(body);
+    this.socket.uncork();
+    return more;
   }
 
   /** Interim (1xx) responses go to HTTP/1.1 clients only. */
