@@ -23,10 +23,12 @@ const WARMUP_S = 3;
 const MEASURE_S = 10;
 const CONNECTIONS = 50;
 const ROUNDS = 2;
+/** The second comparison streams 64 KB answers: bodies, not heads, dominate. */
+const LARGE_BODY_BYTES = 64 * 1024;
 
 /** One peer's runs; `best` is the run with the highest req/s. */
 export interface PeerMeasurement {
-  key: 'direct' | 'nginx' | 'ccom-router' | 'ccom-agent';
+  key: 'direct' | 'nginx' | 'ccom-router' | 'ccom-agent' | 'direct-64k' | 'nginx-64k' | 'ccom-router-64k';
   label: string;
   runs: PeerRun[];
   best: PeerRun | null;
@@ -65,7 +67,10 @@ async function measureInterleaved(wrk: string, peers: Peer[], rounds: number): P
 }
 
 /** Direct, nginx and ccom's Router, all in front of one instance of the bench app. */
-async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMeasurement[]> {
+async function measureSameInstance(wrk: string, notes: string[], bodyBytes?: number): Promise<PeerMeasurement[]> {
+  const large = bodyBytes !== undefined;
+  const key = <K extends 'direct' | 'nginx' | 'ccom-router'>(k: K) => (large ? (`${k}-64k` as const) : k);
+  const suffix = large ? `, ${bodyBytes / 1024} KB answers` : '';
   const dir = makeOriginApp(1);
   const stops: Array<() => Promise<void>> = [];
   const cleanup = onCleanup(async () => {
@@ -73,10 +78,10 @@ async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMe
     rmSync(dir, { recursive: true, force: true });
   });
   try {
-    const app = await startOriginApp(dir);
+    const app = await startOriginApp(dir, bodyBytes);
     stops.push(app.stop);
-    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, procs: { proxy: [], app: [app.pid] }, services: [app], measurement: peer('direct', 'app directly (no proxy)') }];
-    const nginx = peer('nginx', 'nginx (1 worker, keepalive 64)');
+    const peers: Peer[] = [{ url: `http://127.0.0.1:${app.port}/`, procs: { proxy: [], app: [app.pid] }, services: [app], measurement: peer(key('direct'), `app directly (no proxy)${suffix}`) }];
+    const nginx = peer(key('nginx'), `nginx (1 worker, keepalive 64)${suffix}`);
     const nginxBin = findNginx();
     if (nginxBin) {
       const server = await startNginx(nginxBin, app.port);
@@ -84,11 +89,11 @@ async function measureSameInstance(wrk: string, notes: string[]): Promise<PeerMe
       peers.push({ url: `http://127.0.0.1:${server.port}/`, procs: { proxy: [server.pid], proxyChildren: true, app: [app.pid] }, services: [server, app], measurement: nginx });
     } else {
       nginx.skipped = 'nginx not found (apt-get install nginx, or set NGINX_BIN)';
-      notes.push(`skip: ${nginx.skipped}`);
+      if (!large) notes.push(`skip: ${nginx.skipped}`);
     }
     const router = await startRouterProcess(app.port);
     stops.push(router.stop);
-    const ccom = peer('ccom-router', 'ccom proxy (Router, own process)');
+    const ccom = peer(key('ccom-router'), `ccom proxy (Router, own process)${suffix}`);
     peers.push({ url: `http://127.0.0.1:${router.port}/`, procs: { proxy: [router.pid], app: [app.pid] }, services: [router, app], measurement: ccom });
 
     await measureInterleaved(wrk, peers, ROUNDS);
@@ -129,12 +134,15 @@ function rowsOf(peers: PeerMeasurement[]): BenchRow[] {
 function ratiosOf(peers: PeerMeasurement[]): BenchRatio[] {
   const best = (key: PeerMeasurement['key']) => peers.find((p) => p.key === key)?.best ?? undefined;
   const [router, nginx, agent] = [best('ccom-router'), best('nginx'), best('ccom-agent')];
+  const [router64, nginx64] = [best('ccom-router-64k'), best('nginx-64k')];
   return [
     { label: 'req/s ccom proxy / nginx', value: ratio(router?.requestsPerSec, nginx?.requestsPerSec), target: '≥ 0.8' },
     { label: 'p99 ccom proxy / nginx', value: ratio(router?.p99Ms, nginx?.p99Ms) },
     { label: 'proxy CPU per request ccom proxy / nginx', value: ratio(router?.proxyCpuUsPerRequest ?? undefined, nginx?.proxyCpuUsPerRequest ?? undefined) },
     { label: 'req/s ccom agent (deploy path) / nginx', value: ratio(agent?.requestsPerSec, nginx?.requestsPerSec), target: '≥ 0.8' },
     { label: 'p99 ccom agent (deploy path) / nginx', value: ratio(agent?.p99Ms, nginx?.p99Ms) },
+    { label: 'req/s ccom proxy / nginx, 64 KB answers', value: ratio(router64?.requestsPerSec, nginx64?.requestsPerSec) },
+    { label: 'p99 ccom proxy / nginx, 64 KB answers', value: ratio(router64?.p99Ms, nginx64?.p99Ms) },
   ];
 }
 
@@ -147,6 +155,7 @@ export async function run(): Promise<ProxyVsNginxResult> {
   const notes: string[] = [];
   const peers = await measureSameInstance(wrk, notes);
   peers.push(await measureDeployPath(wrk));
+  peers.push(...(await measureSameInstance(wrk, notes, LARGE_BODY_BYTES)));
   const load = `wrk -t1 -c${CONNECTIONS} -d${MEASURE_S}s --latency, after a ${WARMUP_S} s warm-up`;
   const measured = peers.filter((p) => p.best !== null);
   notes.push(

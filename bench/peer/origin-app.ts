@@ -11,7 +11,7 @@ import { startService, type Service } from './service.js';
  */
 const SERVER = `'use strict';
 const http = require('node:http');
-const body = Buffer.from('hello from the bench app\\n');
+const body = process.env.BODY_BYTES ? Buffer.alloc(Number(process.env.BODY_BYTES), 'x') : Buffer.from('hello from the bench app\\n');
 const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
   res.end(body);
@@ -45,9 +45,10 @@ export function makeOriginApp(instances: number): string {
   return dir;
 }
 
-/** Runs the app in `dir` directly (`node server.js`) on a free port. */
-export async function startOriginApp(dir: string): Promise<Service & { port: number }> {
+/** Runs the app in `dir` directly (`node server.js`) on a free port; `bodyBytes` sizes its answer. */
+export async function startOriginApp(dir: string, bodyBytes?: number): Promise<Service & { port: number }> {
   const port = await freePort();
-  const service = await startService('bench app', process.execPath, ['server.js'], { cwd: dir, env: { PORT: String(port) }, readyPort: port });
+  const env = { PORT: String(port), ...(bodyBytes === undefined ? {} : { BODY_BYTES: String(bodyBytes) }) };
+  const service = await startService('bench app', process.execPath, ['server.js'], { cwd: dir, env, readyPort: port });
   return { ...service, port };
 }
