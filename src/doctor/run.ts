@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { verifyBackupByRestore } from '../backup/verify.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -7,7 +7,7 @@ import { loadEnvFile } from '../gates/env.js';
 import { manifestPathFor, type ManifestFile } from '../gates/manifest.js';
 import { Store } from '../store/index.js';
 import { createTarget } from '../targets/index.js';
-import { localPaths } from '../targets/local/paths.js';
+import { wasDeployed } from '../app-state.js';
 import type { TargetStatus } from '../targets/types.js';
 import { fail, pass, warn, type Check } from './types.js';
 
@@ -17,7 +17,7 @@ import { fail, pass, warn, type Check } from './types.js';
  */
 export async function runDoctor(appDir: string): Promise<Check[]> {
   const { config } = loadConfig(appDir);
-  const deployed = existsSync(localPaths(appDir).stateDir);
+  const deployed = wasDeployed(appDir);
   const store = deployed ? Store.open(appDir) : undefined;
   const live = store?.liveRelease();
   store?.close();

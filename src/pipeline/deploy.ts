@@ -5,7 +5,7 @@ import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
 import { createTarget } from '../targets/index.js';
-import { localPaths } from '../targets/local/paths.js';
+import { releasesDir } from '../app-state.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
@@ -63,8 +63,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   try {
     unlock.check();
     const strategy = resolveStrategy(strategyName);
-    const paths = localPaths(opts.appDir);
-    const validated = await validate({ appDir: opts.appDir, config, releaseId, releasesDir: paths.releasesDir, steps, target });
+    const validated = await validate({ appDir: opts.appDir, config, releaseId, releasesDir: releasesDir(opts.appDir), steps, target });
     if (opts.dryRun) {
       removeRelease(validated.dir);
       opts.emit({ type: 'info', message: `plan: ${strategyName} — start ${config.instances} instance(s) of the new release, check them, then move traffic${live ? ` from ${live.id}` : ''}` });

@@ -11,13 +11,14 @@ import type { DeploymentPatch, StepPatch } from './deployments.js';
 import * as lock from './lock.js';
 import * as releases from './releases.js';
 import { migrate } from './schema.js';
+import { STATE_DIR_NAME } from '../app-state.js';
 import type {
   AuditEntry, DeploymentRow, DeploymentWithSteps, LockHolder, LockRequest, LockResult,
   ReleaseRow, ReleaseStatus, StepRow,
 } from './types.js';
 
 /** Directory holding everything ccom keeps for an app. */
-export const STATE_DIR = '.ccom';
+export const STATE_DIR = STATE_DIR_NAME;
 /** File name of the app's SQLite database inside STATE_DIR. */
 export const DB_FILE = 'state.db';
 

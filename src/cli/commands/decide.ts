@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { ExitCode, UserError } from '../../errors.js';
 import { processRunning } from '../../gates/process-group.js';
 import { readControl, sendDecision } from '../../pipeline/control.js';
 import { docFromRow } from '../../pipeline/doc-from-row.js';
 import { whoAmI } from '../../pipeline/ids.js';
 import { Store } from '../../store/index.js';
-import { localPaths } from '../../targets/local/paths.js';
+import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 
 /**
@@ -13,7 +12,7 @@ import type { CommandContext } from '../run.js';
  * then waits for it to finish and reports its outcome with the same JSON and exit code.
  */
 export async function decide(ctx: CommandContext, command: 'promote' | 'abort'): Promise<number> {
-  if (!existsSync(localPaths(ctx.appDir).stateDir)) throw new UserError('no deployment in progress: this app was never deployed', { fix: 'start one with `ccom deploy`' });
+  if (!wasDeployed(ctx.appDir)) throw new UserError('no deployment in progress: this app was never deployed', { fix: 'start one with `ccom deploy`' });
   const store = Store.open(ctx.appDir);
   try {
     const running = store.runningDeployment();

@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
 import { Store } from '../../store/index.js';
 import { whoAmI } from '../../pipeline/ids.js';
 import { createTarget } from '../../targets/index.js';
-import { localPaths } from '../../targets/local/paths.js';
+import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  if (!existsSync(localPaths(ctx.appDir).stateDir)) {
+  if (!wasDeployed(ctx.appDir)) {
     ctx.say('nothing to stop: ccom has never deployed this app');
     ctx.result({ stopped: 0 });
     return 0;

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import { Store } from '../../store/index.js';
-import { localPaths } from '../../targets/local/paths.js';
+import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  if (!existsSync(localPaths(ctx.appDir).stateDir)) {
+  if (!wasDeployed(ctx.appDir)) {
     ctx.result({ releases: [] }, 'no releases yet: run `ccom deploy`');
     return 0;
   }

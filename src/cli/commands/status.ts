@@ -1,16 +1,15 @@
-import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import { processRunning } from '../../gates/process-group.js';
 import { readControl } from '../../pipeline/control.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
-import { localPaths } from '../../targets/local/paths.js';
+import { wasDeployed } from '../../app-state.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { config } = loadConfig(ctx.appDir);
-  if (!existsSync(localPaths(ctx.appDir).stateDir)) {
+  if (!wasDeployed(ctx.appDir)) {
     ctx.result({ app: config.app, url: null, live: null, releases: [], deployment: null }, 'not deployed yet: run `ccom deploy`');
     return 0;
   }

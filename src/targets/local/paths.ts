@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { appStateDir, releasesDir } from '../../app-state.js';
 
 /** Unix socket paths are limited to ~107 bytes; deep app dirs fall back to the temp dir. */
 const MAX_SOCKET_PATH = 100;
@@ -20,7 +21,7 @@ export interface LocalPaths {
 
 export function localPaths(appDir: string): LocalPaths {
   const abs = resolve(appDir);
-  const stateDir = join(abs, '.ccom');
+  const stateDir = appStateDir(abs);
   let socket = join(stateDir, 'agent.sock');
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     const digest = createHash('sha256').update(abs).digest('hex').slice(0, 16);
@@ -33,7 +34,7 @@ export function localPaths(appDir: string): LocalPaths {
     agentState: join(stateDir, 'agent-state.json'),
     agentLog: join(stateDir, 'logs', 'agent.log'),
     logsDir: join(stateDir, 'logs'),
-    releasesDir: join(stateDir, 'releases'),
+    releasesDir: releasesDir(abs),
   };
 }
 
