@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixtureApp } from './helpers/fixture-app.js';
 import { runCcom } from './helpers/ccom.js';
@@ -170,6 +172,57 @@ test('abort at the pause rolls back and names who aborted; promote with nothing 
   const promote = await runCcom(['promote', '-C', app.dir, '--json']);
   assert.equal(promote.code, 2, promote.stderr);
   assert.match(promote.stderr, /no deployment in progress/);
+});
+
+test('a deploy killed with -9 at the pause: the agent puts the previous weights back by itself', async () => {
+  app.config(CANARY('[10, pause]', '1s'));
+  app.write('v8');
+  const load = startLoad(url, 8);
+  const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
+  try {
+    const paused = await waitForPause(app.dir);
+    assert.deepEqual(paused.releases.map((r) => r.weight).sort((a, b) => a - b), [10, 90]);
+    process.kill(deploy.pid, 'SIGKILL');
+    await deploy.done;
+    let weights: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      weights = (await statusOf(app.dir)).releases.map((r) => r.weight).filter((w) => w > 0);
+      if (weights.length === 1) break;
+      await sleep(50);
+    }
+    assert.deepEqual(weights, [100], 'all traffic back on the release that served before, within 2 s');
+    await assertServes(live);
+    assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /the deploying ccom process \(pid \d+\) died before the deployment finished: traffic moved back to \S+ 100%/);
+  } finally {
+    assertNoFailures(await load.stop());
+  }
+  app.write('v9');
+  const next = await runCcom(['deploy', '-C', app.dir, '--json', '--strategy', 'blue-green']);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stderr, /took over a deploy lock left by .* \(pid \d+, gone\)/);
+  live = 'v9';
+  await assertServes('v9');
+  const status = await statusOf(app.dir);
+  assert.deepEqual(status.releases.map((r) => r.weight), [100], 'the abandoned canary was cleaned up too');
+});
+
+test('a deploy whose terminal hangs up (SIGHUP) at the pause rolls back like Ctrl-C', async () => {
+  app.config(CANARY('[10, pause]', '1s'));
+  app.write('v10');
+  const load = startLoad(url, 8);
+  const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
+  try {
+    await waitForPause(app.dir);
+    process.kill(deploy.pid, 'SIGHUP');
+    const done = await deploy.done;
+    assert.equal(done.code, 1, done.stderr);
+    assert.equal(done.json.deployment.status, 'rolled_back');
+    assert.match(done.json.deployment.reason, /interrupted by SIGHUP/);
+  } finally {
+    await finishDeploy(app.dir, deploy);
+    assertNoFailures(await load.stop());
+  }
+  await assertServes(live);
 });
 
 test('without traffic a canary is inconclusive: rolled back by default, continued with onInconclusive: promote', async () => {

@@ -4,6 +4,7 @@ import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';
+import type { Lease } from './traffic-lease.js';
 
 const PREVIEW_PREFIX = '/v1/preview/';
 declare const __CCOM_BUILD__: string;
@@ -53,6 +54,12 @@ async function handle(core: AgentCore, hooks: ControlHooks, req: IncomingMessage
     case 'POST /v1/instances/stop': {
       const { ids, drainTimeoutMs } = await readJson<{ ids: string[]; drainTimeoutMs: number }>(req);
       await core.stopInstances(ids, drainTimeoutMs);
+      return sendJson(res, 200, {});
+    }
+    case 'POST /v1/lease': {
+      const { lease } = await readJson<{ lease: Lease | null }>(req);
+      if (lease === null) core.lease.release();
+      else core.lease.hold(lease);
       return sendJson(res, 200, {});
     }
     case 'POST /v1/weights': {

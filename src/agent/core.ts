@@ -9,6 +9,7 @@ import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
 import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
+import { TrafficLease, type Lease } from './traffic-lease.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -17,6 +18,8 @@ export class AgentCore {
   readonly routing: Routing;
   readonly listener: PublicListener;
   readonly monitoring: MonitoringServer;
+  /** Held by a deploy while it moves traffic; restores the previous weights if its process dies. */
+  readonly lease = new TrafficLease((lease) => this.restoreAfterDeployerDied(lease));
   private options: ConnectOptions | undefined;
 
   constructor(
@@ -99,6 +102,20 @@ export class AgentCore {
 
   setWeights(weights: Record<string, number>): void {
     this.routing.setWeights(weights);
+  }
+
+  /** The deploying process died holding the lease: the releases that served before serve again. */
+  private restoreAfterDeployerDied(lease: Lease): void {
+    const healthy = new Set(this.supervisor.list().filter((i) => i.info().healthy).map((i) => i.spec.id));
+    const missing = Object.entries(lease.fallback).filter(([id, weight]) => weight > 0 && !healthy.has(id)).map(([id]) => id);
+    const died = `the deploying ccom process (pid ${lease.pid}) died before the deployment finished`;
+    if (missing.length > 0) {
+      this.log(`${died}; the previous weights cannot come back: ${missing.join(', ')} has no healthy instance, so traffic stays as it is`);
+      return;
+    }
+    this.setWeights(lease.fallback);
+    const weights = Object.entries(lease.fallback).map(([id, w]) => `${id} ${w}%`).join(', ');
+    this.log(`${died}: traffic moved back to ${weights}`);
   }
 
   status(): TargetStatus {

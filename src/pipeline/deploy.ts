@@ -83,12 +83,15 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         await target.connect(connectOptions(config));
         step.message(`proxy on ${target.publicUrl()}`);
       });
-      const running = (await target.status()).instances;
+      const before = await target.status();
+      const running = before.instances;
+      const fallback = servingWeights(before.weights);
       const previous = live ? { spec: specForStored(opts.appDir, live).spec } : null;
       changed = true;
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
       try {
+        if (fallback) await target.guardTraffic({ pid: process.pid, fallback });
         await strategy.run({
           target,
           config,
@@ -101,6 +104,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         });
       } catch (err) {
         throw await dataAfterRollback(migrationCtx, migration, err);
+      } finally {
+        if (fallback) await target.guardTraffic(null).catch(() => undefined);
       }
       store.markLive(releaseId);
       pruneReleases(store);
@@ -116,6 +121,12 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
+}
+
+/** The weights of the releases serving now, or undefined when nothing serves (a first deploy). */
+function servingWeights(weights: Record<string, number>): Record<string, number> | undefined {
+  const serving = Object.entries(weights).filter(([, weight]) => weight > 0);
+  return serving.length > 0 ? Object.fromEntries(serving) : undefined;
 }
 
 type DocBase = Omit<DeploymentDoc, 'status' | 'reason' | 'fix' | 'finishedAt' | 'durationMs' | 'startedAt'> & { startedAt: Date };

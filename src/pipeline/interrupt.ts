@@ -12,10 +12,10 @@ export function interruptSteps(steps: Steps, emit: Emit): () => void {
     steps.interrupted = `interrupted by ${signal}`;
     emit({ type: 'info', message: `${signal}: finishing the current step, then rolling back (press Ctrl-C again to quit now)` });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP: the terminal closed or the SSH session dropped; roll back rather than die mid-way.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   };
 }

@@ -88,6 +88,12 @@ export interface Target {
   stopInstances(ids: string[], drainTimeoutMs: number): Promise<void>;
   /** Atomically replace traffic weights (release id -> percent); releases not named get none. */
   setWeights(weights: Record<string, number>): Promise<void>;
+  /**
+   * While a deployment moves traffic: should process `pid` die before the guard is lifted
+   * (null), the target puts `fallback` weights back by itself. A dead man's switch for a deploy
+   * killed mid-way, when nothing else would judge or roll back the new release.
+   */
+  guardTraffic(guard: { pid: number; fallback: Record<string, number> } | null): Promise<void>;
   /** A request to one release through a preview route users cannot reach. */
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse>;
   /** A request through the public URL, as a user would send it. */

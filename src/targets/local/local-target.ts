@@ -65,6 +65,10 @@ export class LocalTarget implements Target {
     await this.call('POST', '/v1/instances/stop', { ids, drainTimeoutMs });
   }
 
+  async guardTraffic(guard: { pid: number; fallback: Record<string, number> } | null): Promise<void> {
+    await this.call('POST', '/v1/lease', { lease: guard });
+  }
+
   async setWeights(weights: Record<string, number>): Promise<void> {
     await this.call('POST', '/v1/weights', { weights });
   }

@@ -1,0 +1,47 @@
+import { processRunning } from '../gates/process-group.js';
+
+/** How often the agent checks that the deploying process is still alive. */
+const CHECK_MS = 250;
+
+export interface Lease {
+  /** The ccom process moving traffic. */
+  pid: number;
+  /** The weights that served before it started: restored should it die mid-way. */
+  fallback: Record<string, number>;
+}
+
+/**
+ * A dead man's switch for deployments: while a deploy moves traffic (a canary at 10%, a
+ * blue-green switch not yet verified), its process holds a lease. Should that process die
+ * without finishing (SIGKILL, the OOM killer, a lost SSH session), nobody would judge the new
+ * release or roll it back; the agent sees the pid gone and restores the weights that served
+ * before, so the previous release keeps serving.
+ */
+export class TrafficLease {
+  private lease: Lease | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly onHolderDied: (lease: Lease) => void) {}
+
+  hold(lease: Lease): void {
+    this.lease = { pid: lease.pid, fallback: { ...lease.fallback } };
+    this.timer ??= setInterval(() => this.check(), CHECK_MS).unref();
+  }
+
+  release(): void {
+    this.lease = null;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get current(): Lease | null {
+    return this.lease;
+  }
+
+  private check(): void {
+    const lease = this.lease;
+    if (lease === null || processRunning(lease.pid)) return;
+    this.release();
+    this.onHolderDied(lease);
+  }
+}
