@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixtureApp } from './helpers/fixture-app.js';
@@ -174,8 +176,20 @@ test('abort at the pause rolls back and names who aborted; promote with nothing 
   assert.match(promote.stderr, /no deployment in progress/);
 });
 
-test('a deploy killed with -9 at the pause: the agent puts the previous weights back by itself', async () => {
-  app.config(CANARY('[10, pause]', '1s'));
+test('a deploy killed with -9 at the pause: the agent puts the previous weights back, records it and alerts', async () => {
+  const hooks: Array<Record<string, string>> = [];
+  const webhook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      hooks.push(JSON.parse(body) as Record<string, string>);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  after(() => webhook.close());
+  const hookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
+  app.config(CANARY('[10, pause]', '1s', `alerts:\n  webhook: ${hookUrl}\n`));
   app.write('v8');
   const load = startLoad(url, 8);
   const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
@@ -193,9 +207,17 @@ test('a deploy killed with -9 at the pause: the agent puts the previous weights 
     assert.deepEqual(weights, [100], 'all traffic back on the release that served before, within 2 s');
     await assertServes(live);
     assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /the deploying ccom process \(pid \d+\) died before the deployment finished: traffic moved back to \S+ 100%/);
+    for (let i = 0; i < 40 && hooks.length === 0; i++) await sleep(50);
+    assert.deepEqual(hooks.map((h) => [h.status, h.deployment]), [['rolled_back', paused.deployment!.id]], 'the webhook heard it');
+    assert.match(hooks[0]!.reason!, /died before the deployment finished: traffic moved back/);
+    const status = await statusOf(app.dir);
+    assert.equal(status.deployment, null, 'no deployment in progress any more');
+    const history = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases as Array<{ id: string; status: string }>;
+    assert.equal(history.find((r) => r.id === hooks[0]!.release)?.status, 'rolled_back');
   } finally {
     assertNoFailures(await load.stop());
   }
+  app.config(CANARY('[10, pause]', '1s'));
   app.write('v9');
   const next = await runCcom(['deploy', '-C', app.dir, '--json', '--strategy', 'blue-green']);
   assert.equal(next.code, 0, next.stderr);

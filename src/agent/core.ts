@@ -9,6 +9,7 @@ import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
 import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
+import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
@@ -104,18 +105,24 @@ export class AgentCore {
     this.routing.setWeights(weights);
   }
 
-  /** The deploying process died holding the lease: the releases that served before serve again. */
+  /**
+   * The deploying process died holding the lease: the releases that served before serve again,
+   * and the history and the webhook learn what happened (the dead process can tell neither).
+   */
   private restoreAfterDeployerDied(lease: Lease): void {
     const healthy = new Set(this.supervisor.list().filter((i) => i.info().healthy).map((i) => i.spec.id));
     const missing = Object.entries(lease.fallback).filter(([id, weight]) => weight > 0 && !healthy.has(id)).map(([id]) => id);
     const died = `the deploying ccom process (pid ${lease.pid}) died before the deployment finished`;
+    let outcome: AbandonedOutcome;
     if (missing.length > 0) {
-      this.log(`${died}; the previous weights cannot come back: ${missing.join(', ')} has no healthy instance, so traffic stays as it is`);
-      return;
+      outcome = { status: 'failed', reason: `${died}; the previous weights cannot come back: ${missing.join(', ')} has no healthy instance, so traffic stays as it is` };
+    } else {
+      this.setWeights(lease.fallback);
+      const weights = Object.entries(lease.fallback).map(([id, w]) => `${id} ${w}%`).join(', ');
+      outcome = { status: 'rolled_back', reason: `${died}: traffic moved back to ${weights}` };
     }
-    this.setWeights(lease.fallback);
-    const weights = Object.entries(lease.fallback).map(([id, w]) => `${id} ${w}%`).join(', ');
-    this.log(`${died}: traffic moved back to ${weights}`);
+    this.log(outcome.reason);
+    recordAbandoned(this.appDir, lease, outcome).catch((err: Error) => this.log(`could not record the abandoned deployment: ${err.message}`));
   }
 
   status(): TargetStatus {

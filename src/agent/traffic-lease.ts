@@ -1,14 +1,11 @@
 import { processRunning } from '../gates/process-group.js';
+import type { TrafficGuard } from '../targets/types.js';
 
 /** How often the agent checks that the deploying process is still alive. */
 const CHECK_MS = 250;
 
-export interface Lease {
-  /** The ccom process moving traffic. */
-  pid: number;
-  /** The weights that served before it started: restored should it die mid-way. */
-  fallback: Record<string, number>;
-}
+/** The deploying process's pid, the weights to restore, and whom to tell. */
+export type Lease = TrafficGuard;
 
 /**
  * A dead man's switch for deployments: while a deploy moves traffic (a canary at 10%, a
@@ -24,7 +21,7 @@ export class TrafficLease {
   constructor(private readonly onHolderDied: (lease: Lease) => void) {}
 
   hold(lease: Lease): void {
-    this.lease = { pid: lease.pid, fallback: { ...lease.fallback } };
+    this.lease = { ...lease, fallback: { ...lease.fallback } };
     this.timer ??= setInterval(() => this.check(), CHECK_MS).unref();
   }
 

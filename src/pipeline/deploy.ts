@@ -5,6 +5,7 @@ import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
 import { createTarget } from '../targets/index.js';
+import type { TrafficGuard } from '../targets/types.js';
 import { releasesDir } from '../app-state.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
@@ -91,7 +92,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
       try {
-        if (fallback) await target.guardTraffic({ pid: process.pid, fallback });
+        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, target.publicUrl()));
         await strategy.run({
           target,
           config,
@@ -121,6 +122,15 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
+}
+
+/** What the target does should this process die while traffic moves: restore, record, alert. */
+function trafficGuard(
+  base: { id: string; app: string; kind: string; strategy: string; release: string; previous: string | null },
+  config: Config, fallback: Record<string, number>, url: string | null,
+): TrafficGuard {
+  const event = { event: 'deployment' as const, app: base.app, release: base.release, previous: base.previous, deployment: base.id, kind: base.kind, strategy: base.strategy, url };
+  return { pid: process.pid, fallback, deploymentId: base.id, release: base.release, ...(config.alerts.webhook ? { alert: { alerts: config.alerts, event } } : {}) };
 }
 
 /** The weights of the releases serving now, or undefined when nothing serves (a first deploy). */

@@ -55,6 +55,18 @@ export interface TargetStatus {
   table?: { id: string; weight: number; upstreams: string[] }[];
 }
 
+/** What a target does for a deployment whose process dies while it moves traffic. */
+export interface TrafficGuard {
+  pid: number;
+  /** The weights that served before the deployment began. */
+  fallback: Record<string, number>;
+  /** The deployment's history row and its release, to mark them when the target steps in. */
+  deploymentId: string;
+  release: string;
+  /** The webhook to tell (the deployment's own alert would never be sent). */
+  alert?: { alerts: Config['alerts']; event: Omit<AlertEvent, 'status' | 'reason' | 'at'> };
+}
+
 export interface ProbeResponse {
   status: number;
   body: string;
@@ -67,6 +79,8 @@ export interface ProbeRequest {
 }
 
 import type { MetricsSnapshot } from '../analysis/metrics.js';
+import type { AlertEvent } from '../alerts/webhook.js';
+import type { Config } from '../config/types.js';
 import type { CapacityNeeds, Check } from '../doctor/types.js';
 
 export interface Target {
@@ -93,7 +107,7 @@ export interface Target {
    * (null), the target puts `fallback` weights back by itself. A dead man's switch for a deploy
    * killed mid-way, when nothing else would judge or roll back the new release.
    */
-  guardTraffic(guard: { pid: number; fallback: Record<string, number> } | null): Promise<void>;
+  guardTraffic(guard: TrafficGuard | null): Promise<void>;
   /** A request to one release through a preview route users cannot reach. */
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse>;
   /** A request through the public URL, as a user would send it. */

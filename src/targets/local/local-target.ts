@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
-import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus } from '../types.js';
+import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard } from '../types.js';
 import { callAgent, collectResponse, socketRequest } from './agent-client.js';
 import { ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
@@ -65,7 +65,7 @@ export class LocalTarget implements Target {
     await this.call('POST', '/v1/instances/stop', { ids, drainTimeoutMs });
   }
 
-  async guardTraffic(guard: { pid: number; fallback: Record<string, number> } | null): Promise<void> {
+  async guardTraffic(guard: TrafficGuard | null): Promise<void> {
     await this.call('POST', '/v1/lease', { lease: guard });
   }
 
