@@ -132,6 +132,27 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.equal((await get(url)).body, 'ok v1');
   });
 
+  await t.test('after a reboot (guardian, agent and instances all gone) any command brings the app back', async () => {
+    const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const all = [parentOf(agentPid), agentPid, ...before.releases[0].instances.map((i: { pid: number }) => i.pid)];
+    for (const pid of all) process.kill(pid, 'SIGKILL');
+    while (all.some(pidAlive)) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(fetch(url), 'nothing serves after the "reboot"');
+    const status = await runCcom(['status', '-C', app.dir, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    let body: string | undefined;
+    for (let i = 0; i < 100 && body !== 'ok v1'; i++) {
+      body = await get(url).then((r) => r.body, () => undefined);
+      if (body !== 'ok v1') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(body, 'ok v1', 'the live release serves again on the same URL');
+    const now = (await runCcom(['status', '-C', app.dir, '--json'])).json;
+    assert.equal(now.live, d1.release);
+    assert.equal(now.releases[0].instances.length, 2);
+    for (const i of now.releases[0].instances) assert.ok(!all.includes(i.pid), 'instances were started again');
+  });
+
   await t.test('down stops instances and agent, keeps history', async () => {
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const pids: number[] = status.releases[0].instances.map((i: { pid: number }) => i.pid);
