@@ -16,6 +16,8 @@ const ANALYSIS: Config['analysis'] = {
   minRequests: 20,
   inconclusiveTimeoutMs: 60_000,
   onInconclusive: 'rollback',
+  warmupMs: 1000,
+  minLatencyDeltaMs: 25,
 };
 
 /**
@@ -110,6 +112,8 @@ test('a canary 1 ms slower than a 1 ms stable release does not fail: the absolut
   for (const final of [false, true]) assert.equal(decide(canary, stable, final).kind, final ? 'pass' : 'undecided');
   const clearlySlower = decide(windowOfRequests([[200, 40]]), stable, false);
   assert.equal(clearlySlower.kind === 'fail' && clearlySlower.metric, 'latency-ratio', 'but 39 ms slower is beyond the floor');
+  const noFloor = judge(canary, stable, { ...ANALYSIS, minLatencyDeltaMs: 0 }, BOUNDS, true);
+  assert.equal(noFloor.kind === 'fail' && noFloor.metric, 'latency-ratio', 'analysis.minLatencyDelta: 0 judges the ratio alone');
 });
 
 test('windowOf subtracts snapshots per release; a release missing from the earlier one starts at zero', () => {

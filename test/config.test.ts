@@ -70,7 +70,7 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   strategy: 'blue-green',
   canary: { steps: [10, 50, 100], intervalMs: 5000 },
   rolling: { batch: 1, intervalMs: 2000 },
-  analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback' },
+  analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback', warmupMs: 1000, minLatencyDeltaMs: 25 },
   proxy: { host: '127.0.0.1', port: 8080 },
   monitoring: { port: 9464, business: [] },
   alerts: { format: 'json', timeoutMs: 2000, retries: 2 },
@@ -131,10 +131,11 @@ test('empty sections (YAML null) take their defaults', () => {
 });
 
 test('extra keys: drainTimeout and stopTimeout become milliseconds; numbers are milliseconds', () => {
-  const config = parseConfigText(`${MINIMAL}drainTimeout: 2m\nstopTimeout: 1500\nanalysis:\n  maxErrorRate: 0.05\n`, 'ccom.yaml');
+  const config = parseConfigText(`${MINIMAL}drainTimeout: 2m\nstopTimeout: 1500\nanalysis:\n  maxErrorRate: 0.05\n  warmup: 5s\n  minLatencyDelta: 0\n`, 'ccom.yaml');
   assert.equal(config.drainTimeoutMs, 120_000);
   assert.equal(config.stopTimeoutMs, 1500);
   assert.equal(config.analysis.maxErrorRate, 0.05);
+  assert.deepEqual([config.analysis.warmupMs, config.analysis.minLatencyDeltaMs], [5000, 0]);
 });
 
 test('durations and percentages parse and reject what they should', () => {

@@ -12,7 +12,6 @@ export type Verdict =
  * A stable p99 of 1–2 ms makes "1.5× slower" a matter of scheduler noise; a canary is only
  * judged slower by ratio when it is also this much slower in absolute terms.
  */
-const MIN_LATENCY_DELTA_MS = 25;
 const MIN_SLOW_EVIDENCE = 5;
 
 /**
@@ -55,7 +54,7 @@ export function judge(
   }
   if (stable) {
     const stableP99 = quantileMs(stable.latency, boundsMs, 0.99) ?? 0;
-    const limit = Math.max(stableP99 * analysis.maxLatencyRatio, stableP99 + MIN_LATENCY_DELTA_MS);
+    const limit = Math.max(stableP99 * analysis.maxLatencyRatio, stableP99 + analysis.minLatencyDeltaMs);
     const slowRel = countSlowerThan(canary.latency, boundsMs, limit);
     if (clearlySlow(slowRel, n) || (final && p99 > limit)) {
       const ratio = stableP99 > 0 ? p99 / stableP99 : Infinity;

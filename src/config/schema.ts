@@ -171,8 +171,18 @@ export const configSchema = section({
     minRequests: int(0, 1_000_000_000, 'a whole number of requests, like 20').default(20),
     inconclusiveTimeout: duration.default(60_000),
     onInconclusive: z.enum(['rollback', 'promote'], { error: 'rollback or promote' }).default('rollback'),
+    // Fresh processes answer their first requests slowly (JIT, cold caches): latency is judged after this.
+    warmup: duration.default(1000),
+    // A ratio only fails a canary also this much slower than stable: 2 ms × 1.5 is noise.
+    minLatencyDelta: duration.default(25),
   })
-    .transform(({ maxLatencyP99, inconclusiveTimeout, ...rest }) => ({ ...rest, maxLatencyP99Ms: maxLatencyP99, inconclusiveTimeoutMs: inconclusiveTimeout }))
+    .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, ...rest }) => ({
+      ...rest,
+      maxLatencyP99Ms: maxLatencyP99,
+      inconclusiveTimeoutMs: inconclusiveTimeout,
+      warmupMs: warmup,
+      minLatencyDeltaMs: minLatencyDelta,
+    }))
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
   monitoring: section({

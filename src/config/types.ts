@@ -48,6 +48,10 @@ export interface Config {
     /** How long a step may stay inconclusive (too little traffic) before `onInconclusive` applies. */
     inconclusiveTimeoutMs: number;
     onInconclusive: 'rollback' | 'promote';
+    /** Latency is judged only after a new release served this long (JIT, cold caches). */
+    warmupMs: number;
+    /** A p99 ratio fails a canary only when it is also this much slower than stable. */
+    minLatencyDeltaMs: number;
   };
   proxy: { host: string; port: number };
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */

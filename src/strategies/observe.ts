@@ -5,7 +5,6 @@ import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
 const TICK_MS = 100;
-const WARMUP_MS = 1000;
 
 export interface ObserveOptions {
   /** The release under analysis and the one it is compared with (same window). */
@@ -31,7 +30,8 @@ export async function observe(ctx: StrategyContext, opts: ObserveOptions): Promi
   const started = Date.now();
   // Latency is judged after a warm-up; errors from the first request on. The window restarts
   // when warm-up ends, so the step's final verdict covers the warm process only.
-  const warmupMs = Math.min(WARMUP_MS, opts.durationMs === 'until-decision' ? WARMUP_MS : opts.durationMs / 4);
+  const configured = analysis.warmupMs;
+  const warmupMs = Math.min(configured, opts.durationMs === 'until-decision' ? configured : opts.durationMs / 4);
   let warmingUp = true;
   let inconclusiveSince: number | undefined;
   for (;;) {
