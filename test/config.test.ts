@@ -72,7 +72,7 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   rolling: { batch: 1, intervalMs: 2000 },
   analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback', warmupMs: 1000, minLatencyDeltaMs: 25 },
   proxy: { host: '127.0.0.1', port: 8080 },
-  monitoring: { port: 9464, business: [] },
+  monitoring: { port: 9464, portFromDefault: true, business: [] },
   alerts: { format: 'json', timeoutMs: 2000, retries: 2 },
   limits: {},
   drainTimeoutMs: 30_000,
@@ -115,6 +115,7 @@ test('the full SPEC example resolves to milliseconds, fractions and renamed keys
     health: { path: '/healthz', intervalMs: 1000, timeoutMs: 30_000 },
     smoke: [{ path: '/', method: 'GET', status: 200, contains: 'Welcome' }],
     canary: { steps: [10, 50, 'pause', 100], intervalMs: 5000 },
+    monitoring: { port: 9464, portFromDefault: false, business: [] },
     alerts: { webhook: 'https://hooks.example.com/ccom', format: 'json', timeoutMs: 2000, retries: 2 },
   });
 });

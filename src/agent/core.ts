@@ -83,7 +83,7 @@ export class AgentCore {
     const bound = await this.listener.listen(options.proxy.host, options.proxy.port);
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
-    await this.monitoring.listen(options.monitoring.port);
+    await this.monitoring.listen(options.monitoring.port, options.monitoring.portFromDefault === true);
     if (this.monitoring.problem) this.log(this.monitoring.problem);
     this.options = { ...options, proxy: bound };
     this.state.update({ options: this.options });

@@ -1,11 +1,12 @@
 export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
-import { findFreePort } from '../gates/port.js';
+import { appendFileSync } from 'node:fs';
 import type { ReleaseSpec } from '../targets/types.js';
-import { stoppedMeanwhile, waitHealthy } from './boot-wait.js';
+import { BootFailure, stoppedMeanwhile, waitHealthy } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
 import { checkInService } from './health-watch.js';
 import { Instance } from './instance.js';
+import { findInstancePort, portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
 
 export interface SupervisorOptions {
@@ -22,6 +23,8 @@ export interface SupervisorOptions {
 const FAILURES_BEFORE_UNHEALTHY = 3;
 const MAX_BACKOFF_MS = 30_000;
 const DEFAULT_DRAIN_MS = 30_000;
+/** Boots of one instance whose port was taken before the app could listen on it. */
+const PORT_ATTEMPTS = 3;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
@@ -46,7 +49,7 @@ export class Supervisor {
     try {
       for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
       this.opts.onChange();
-      await Promise.all(started.map((instance) => waitHealthy(instance, cancel)));
+      await Promise.all(started.map((instance, i) => this.waitBooted(instance, cancel, (next) => (started[i] = next))));
     } catch (err) {
       cancel.cancelled = true;
       await Promise.all(started.map((instance) => this.stopOne(instance, 0)));
@@ -99,8 +102,32 @@ export class Supervisor {
     for (const id of this.timers.keys()) this.clearTimer(id);
   }
 
+  /**
+   * Waits for a new instance to become healthy. One that crashed because its port was taken
+   * in the moment before it listened (another program bound it) boots again on another port:
+   * that is the machine's doing, not the release's.
+   */
+  private async waitBooted(first: Instance, cancel: { cancelled: boolean }, replaced: (next: Instance) => void): Promise<void> {
+    let instance = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await waitHealthy(instance, cancel);
+      } catch (err) {
+        const retry = err instanceof BootFailure && attempt < PORT_ATTEMPTS && !cancel.cancelled && !stoppedMeanwhile(instance) && portTakenOnBoot(err.detail);
+        if (!retry) throw err;
+        this.opts.log(`instance ${instance.id}: port ${instance.port} was taken before the app could listen on it; starting it on another port`);
+        await this.stopOne(instance, 0);
+        if (cancel.cancelled) throw err;
+        appendFileSync(instance.logFile, `${PORT_RETRY_MARK}\n`);
+        instance = await this.launch(instance.spec, instance.id);
+        replaced(instance);
+        this.opts.onChange();
+      }
+    }
+  }
+
   private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
-    const port = await findFreePort('127.0.0.1');
+    const port = await findInstancePort('127.0.0.1');
     const logFile = this.opts.logFile(spec.id, id);
     const handle = spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), logFile });
     const instance = new Instance(id, spec, port, handle, logFile);
@@ -166,7 +193,7 @@ export class Supervisor {
       const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);
       await sleep(backoff);
       if (this.closed || instance.state !== 'restarting') return;
-      const port = await findFreePort('127.0.0.1');
+      const port = await findInstancePort('127.0.0.1');
       // A stop may have come while the port was being found: then nothing must be spawned.
       if (this.closed || instance.state !== 'restarting') return;
       instance.port = port;

@@ -4,6 +4,9 @@ import { parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import type { CanaryStep, Config } from './types.js';
 
+/** Prometheus' customary exporter port; used when monitoring.port is not set. */
+export const DEFAULT_MONITORING_PORT = 9464;
+
 // Every leaf carries one "expected ..." phrase; format-errors.ts turns an issue into
 // `<file>: <key path>: got <value>, expected <phrase>`, so phrases read as the end of that sentence.
 
@@ -186,7 +189,7 @@ export const configSchema = section({
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
   monitoring: section({
-    port: port.default(9464),
+    port: port.optional(),
     business: list(
       section({
         name: metricName,
@@ -195,7 +198,10 @@ export const configSchema = section({
       }),
       'a list of routes, each with name and path',
     ).default([]),
-  }).prefault({}),
+  })
+    // Left to its default, the port may move to the next free one (several apps on one machine).
+    .transform(({ port, ...rest }) => ({ ...rest, port: port ?? DEFAULT_MONITORING_PORT, portFromDefault: port === undefined }))
+    .prefault({}),
   alerts: section({
     webhook: webhookUrl.optional(),
     format: z.enum(['json', 'slack'], { error: 'json or slack' }).default('json'),
@@ -209,7 +215,7 @@ export const configSchema = section({
 }, 'a mapping of keys like app: and start:')
   .superRefine((c, ctx) => {
     // Both listeners bind on this machine; the same fixed port would fail only at deploy time.
-    if (c.proxy.port !== 0 && c.proxy.port === c.monitoring.port) {
+    if (c.proxy.port !== 0 && c.proxy.port === c.monitoring.port && !c.monitoring.portFromDefault) {
       ctx.addIssue({ code: 'custom', path: ['monitoring', 'port'], message: `a port other than proxy.port (${c.proxy.port})`, input: c.monitoring.port });
     }
   })

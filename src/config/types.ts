@@ -55,7 +55,8 @@ export interface Config {
   };
   proxy: { host: string; port: number };
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */
-  monitoring: { port: number; business: { name: string; path: string; method: string }[] };
+  /** `portFromDefault`: monitoring.port was not set, so a taken 9464 moves to the next free port. */
+  monitoring: { port: number; portFromDefault: boolean; business: { name: string; path: string; method: string }[] };
   alerts: { webhook?: string; format: 'json' | 'slack'; timeoutMs: number; retries: number };
   /** How long an instance leaving the pool may take to finish its in-flight requests. */
   drainTimeoutMs: number;

@@ -30,6 +30,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
   const capacity = await target.capacity({
     proxy: config.proxy,
     monitoringPort: config.monitoring.port,
+    monitoringPortFromDefault: config.monitoring.portFromDefault,
     instances: config.instances,
     memoryPerInstance: config.limits.memory,
     releaseBytes: live ? releaseBytes(live.dir) : undefined,

@@ -11,6 +11,8 @@ export interface Check {
 export interface CapacityNeeds {
   proxy: { host: string; port: number };
   monitoringPort: number;
+  /** monitoring.port was left to its default: a taken one moves to the next free port. */
+  monitoringPortFromDefault?: boolean;
   instances: number;
   /** Expected resident memory per instance (limits.memory, else measured from the live release). */
   memoryPerInstance?: number;

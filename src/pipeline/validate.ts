@@ -118,6 +118,7 @@ async function checkCapacity(input: ValidateInput, releaseBytes: number): Promis
   const checks = await input.target.capacity({
     proxy: config.proxy,
     monitoringPort: config.monitoring.port,
+    monitoringPortFromDefault: config.monitoring.portFromDefault,
     instances: config.instances,
     memoryPerInstance: config.limits.memory,
     releaseBytes,

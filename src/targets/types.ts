@@ -42,7 +42,8 @@ export interface InstanceInfo {
 export interface ConnectOptions {
   app: string;
   proxy: { host: string; port: number };
-  monitoring: { port: number; business: { name: string; method: string; path: string }[] };
+  /** `portFromDefault`: the port was not chosen by the user and may move to the next free one. */
+  monitoring: { port: number; portFromDefault?: boolean; business: { name: string; method: string; path: string }[] };
 }
 
 export interface TargetStatus {

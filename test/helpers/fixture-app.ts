@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCcom } from './ccom.js';
 
 /** How a fixture release behaves: the failure modes a deploy must survive. */
-export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic';
+export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic' | 'port-taken-once' | 'port-taken-always';
 
 /**
  * A real HTTP app in a temp dir. `/` answers `ok <version>`, `/healthz` 200; the mode makes it
@@ -17,6 +17,14 @@ const MODE = ${JSON.stringify(mode)};
 const VERSION = ${JSON.stringify(version)};
 let served = 0;
 if (MODE === 'crash-on-boot') { console.error('boom: cannot connect to the database'); process.exit(1); }
+// port-taken-*: $PORT is taken when the app listens (here by itself), so it dies of a genuine
+// EADDRINUSE: on every boot, or only on each instance's first (a marker file per instance id).
+const marker = require('node:path').join(require('node:os').tmpdir(), 'ccom-port-taken-' + process.env.CCOM_INSTANCE);
+if (MODE === 'port-taken-always' || (MODE === 'port-taken-once' && !require('node:fs').existsSync(marker))) {
+  require('node:fs').writeFileSync(marker, '');
+  const first = http.createServer().listen(Number(process.env.PORT), '127.0.0.1', () => http.createServer().listen(Number(process.env.PORT), '127.0.0.1'));
+  return void first;
+}
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
     res.writeHead(MODE === 'never-healthy' ? 503 : 200);

@@ -6,6 +6,9 @@ import type { Registry } from 'prom-client';
  * The admin listener on 127.0.0.1: `/metrics` in Prometheus text format. A port that is
  * taken is reported, not fatal: the app keeps serving, and `ccom doctor` names the problem.
  */
+/** How many ports after the default one are tried when it is taken. */
+const FALLBACK_PORTS = 100;
+
 export class MonitoringServer {
   private server: Server | null = null;
   private port: number | null = null;
@@ -35,8 +38,40 @@ export class MonitoringServer {
     return this.port === null ? null : `http://127.0.0.1:${this.port}/metrics`;
   }
 
-  async listen(port: number): Promise<void> {
+  /**
+   * Serves on `port`. With `orNextFree` (the port is ccom's default, not the user's choice) a
+   * taken port moves to the next free one of the following 100, so several apps on one machine
+   * are all monitored; `ccom status` shows where.
+   */
+  async listen(port: number, orNextFree = false): Promise<void> {
     if (this.server && (port === 0 || port === this.port)) return;
+    if (this.server && orNextFree && this.port !== null && this.port > port && this.port <= port + FALLBACK_PORTS) return;
+    const candidates = orNextFree && port !== 0 ? Array.from({ length: FALLBACK_PORTS + 1 }, (_, i) => port + i).filter((p) => p <= 65_535) : [port];
+    let lastError: unknown;
+    for (const candidate of candidates) {
+      const server = this.createHttpServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(candidate, '127.0.0.1', () => resolve());
+        });
+      } catch (err) {
+        lastError = err;
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+        break;
+      }
+      await this.close();
+      this.server = server;
+      this.port = (server.address() as AddressInfo).port;
+      this.problem = null;
+      return;
+    }
+    const taken = (lastError as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+    const where = candidates.length > 1 ? `ports ${port}–${candidates[candidates.length - 1]}` : `monitoring port ${port}`;
+    this.problem = `${where} on 127.0.0.1: ${taken ? 'already in use' : (lastError as Error).message}`;
+  }
+
+  private createHttpServer(): Server {
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
         this.metrics()
@@ -53,19 +88,7 @@ export class MonitoringServer {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('ccom agent: try /metrics\n');
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', () => resolve());
-      });
-    } catch (err) {
-      this.problem = `monitoring port ${port} on 127.0.0.1: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use' : (err as Error).message}`;
-      return;
-    }
-    await this.close();
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    this.problem = null;
+    return server;
   }
 
   async close(): Promise<void> {

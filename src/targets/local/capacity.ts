@@ -17,8 +17,17 @@ export async function capacityChecks(needs: CapacityNeeds, stateDir: string, our
     memoryCheck(needs),
     cpuCheck(),
     await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, ours.url === `http://${needs.proxy.host}:${needs.proxy.port}`, 'proxy.port'),
-    await portCheck('monitoring-port', '127.0.0.1', needs.monitoringPort, ours.monitoringUrl === `http://127.0.0.1:${needs.monitoringPort}/metrics`, 'monitoring.port'),
+    await monitoringPortCheck(needs, ours.monitoringUrl),
   ];
+}
+
+/** Like portCheck, but a default port that is taken is no problem: the agent takes the next free one. */
+async function monitoringPortCheck(needs: CapacityNeeds, oursUrl: string | null): Promise<Check> {
+  const port = needs.monitoringPort;
+  const check = await portCheck('monitoring-port', '127.0.0.1', port, oursUrl === `http://127.0.0.1:${port}/metrics`, 'monitoring.port');
+  if (check.status === 'pass' || !needs.monitoringPortFromDefault) return check;
+  if (oursUrl !== null) return pass('monitoring-port', `port ${port} is taken; this app's agent serves metrics at ${oursUrl}`);
+  return pass('monitoring-port', `${check.message}; metrics will be served on the next free port (set monitoring.port to choose one)`);
 }
 
 async function diskCheck(dir: string, releaseBytes: number): Promise<Check> {
