@@ -4,6 +4,7 @@ import { errorCode, proxyError, upstreamFailure } from './failure.js';
 import { framerFor, type BodyFramer } from './http1/body.js';
 import { HeadError, MAX_HEAD_BYTES, parseResponseHead, type ResponseHead } from './http1/head.js';
 import { joinHead } from './http1/join.js';
+import { isStaleKeepAlive, mayRetryElsewhere, REPLAY_LIMIT, type FailedAttempt } from './retry-policy.js';
 import type { CompiledRelease } from './routing-table.js';
 import type { UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import type { UpstreamState } from './upstream-state.js';
@@ -29,27 +30,6 @@ export interface ExchangeRequest {
   /** Told the final status of a request on a business route (undefined for all others). */
   onStatus: ((release: string, status: number) => void) | undefined;
 }
-
-/**
- * Attempts per request. Instances that die together (a crashing release, a killed host) can
- * make the first retry fail too; a third attempt goes elsewhere (another release if need be).
- */
-const MAX_ATTEMPTS = 3;
-/** Request bodies up to this size are kept so a failed attempt can be replayed elsewhere. */
-const REPLAY_LIMIT = 64 * 1024;
-
-/** Safe to send twice (RFC 9110 §9.2.2), so a request the upstream may have seen can be retried. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-/** Transport failures that mean the upstream never answered: the instance is gone or going. */
-const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
-  'CCOM_UPSTREAM_CLOSED', 'CCOM_CONNECT_TIMEOUT', 'CCOM_UPSTREAM_REMOVED',
-]);
-/** Failures that prove the request never reached the instance, so even a POST may go elsewhere. */
-const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'CCOM_CONNECT_TIMEOUT']);
-/** How a kept-alive connection the instance closed while idle fails a request written to it. */
-const STALE = new Set(['ECONNRESET', 'EPIPE', 'CCOM_UPSTREAM_CLOSED']);
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const NO_BODY_STATUS = (status: number) => status === 204 || status === 304 || status < 200;
@@ -280,12 +260,12 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
 
   /** The instance answered with something that is not HTTP: never retried (it did answer). */
   private badResponse(err: HeadError): void {
+    if (this.response !== null) return this.midBodyFailure();
     const conn = this.conn;
     this.conn = null;
     if (conn !== null) this.upstream.pool.discard(conn);
     this.release.stats.counters.connectionErrors++;
     const failure = proxyError('CCOM_BAD_RESPONSE', err.message);
-    if (this.response !== null) return this.midBodyFailure();
     this.settle();
     this.client.answer(upstreamFailure(failure, this.upstream.upstream));
   }
@@ -303,11 +283,16 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
   /** The connection failed: retry where that is safe, else tell the client (or cut it). */
   private fail(err: Error): void {
     if (this.response !== null) return this.midBodyFailure();
-    const code = errorCode(err);
-    const replayable = this.replay !== null;
-    const idempotent = IDEMPOTENT.has(this.request.method);
-    // A kept-alive connection the instance had just closed: try a fresh one to the same instance.
-    if (!this.staleRetried && this.connWasReused && replayable && idempotent && code !== undefined && STALE.has(code) && this.responseBuf === null) {
+    const attempt: FailedAttempt = {
+      method: this.request.method,
+      code: errorCode(err),
+      replayable: this.replay !== null,
+      answered: this.responseBuf !== null,
+      attempts: this.attempts,
+      connWasReused: this.connWasReused,
+      staleRetried: this.staleRetried,
+    };
+    if (isStaleKeepAlive(attempt)) {
       this.staleRetried = true;
       this.release.stats.counters.requests--;
       this.client.resumeForUpstream();
@@ -316,10 +301,7 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     this.release.stats.counters.connectionErrors++;
     this.tried ??= new Set();
     this.tried.add(this.upstream);
-    const retriable =
-      this.attempts < MAX_ATTEMPTS && replayable && this.responseBuf === null && code !== undefined &&
-      CONNECTION_FAILURES.has(code) && (idempotent || NEVER_SENT.has(code));
-    const next = retriable ? this.pickRetry({ release: this.release, upstream: this.upstream }, this.tried) : undefined;
+    const next = mayRetryElsewhere(attempt) ? this.pickRetry({ release: this.release, upstream: this.upstream }, this.tried) : undefined;
     if (next === undefined) {
       this.settle();
       return this.client.answer(upstreamFailure(err, this.upstream.upstream));
