@@ -16,6 +16,8 @@ export const HANDOVER_ENV = 'CCOM_AGENT_HANDOVER';
  * 60 s mean something is wrong that restarting will not fix, so it gives up and says so.
  */
 const SCRIPT = `
+# Every proxied request holds two sockets: lift the soft file limit (often 1024) to the hard one.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
 count() { echo $#; }
 starts=""
 while :; do

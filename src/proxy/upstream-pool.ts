@@ -2,8 +2,13 @@ import { proxyError } from './failure.js';
 import type { Upstream } from './types.js';
 import { UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 
-/** Idle connections kept per instance (nginx's `keepalive` directive, as the benchmark sets it). */
-const MAX_IDLE = 64;
+/**
+ * Idle connections kept per instance. Under many concurrent clients a burst of responses
+ * completes before the next burst of requests arrives; with a small cap (nginx's `keepalive
+ * 64`) most connections would be closed and opened again each round. Idle ones cost a file
+ * descriptor each and are retired by the keep-alive timeout anyway.
+ */
+const MAX_IDLE = 1024;
 /**
  * Without a `Keep-Alive: timeout` hint, close idle connections this soon: some servers (gunicorn)
  * drop theirs after 2 s, and reusing a connection the server is closing fails the request.
