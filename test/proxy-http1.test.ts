@@ -140,6 +140,32 @@ test('HTTP/1.0: closed after the response unless keep-alive was asked, and then 
   kept.close();
 });
 
+test('HTTP/1.0 clients of a node:http app: kept alive when it sends a length, chunked answers decoded and closed', { timeout: 20_000 }, async (t) => {
+  const { proxy, app } = await proxyTo(t, (req, res) => {
+    if (req.url === '/chunked') {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-t' });
+      res.write('hello ');
+      res.addTrailers({ 'x-t': '1' });
+      return void res.end('world');
+    }
+    res.end(`len ${req.url}`);
+  });
+  const kept = new RawClient(proxy.port).send('GET /one HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  assert.match(await kept.until(/len \/one$/), /\r\ncontent-length: 8\r\nconnection: keep-alive\r\n/i);
+  kept.send('GET /two HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  await kept.until(/len \/two$/);
+  assert.equal(kept.ended, false, 'one connection served both');
+  kept.close();
+
+  const chunked = new RawClient(proxy.port).send('GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  await chunked.closed();
+  const [head, body] = chunked.data.split('\r\n\r\n');
+  assert.equal(body, 'hello world', 'the chunk framing is gone');
+  assert.doesNotMatch(head!, /transfer-encoding|trailer/i);
+  assert.match(head!, /\r\nconnection: close$/);
+  assert.equal(app.seen.length, 0, 'custom handler');
+});
+
 test('Expect: 100-continue gets the app\'s 100 Continue before the body is sent', { timeout: 20_000 }, async (t) => {
   const { proxy, app } = await proxyTo(t);
   const client = new RawClient(proxy.port).send('PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');

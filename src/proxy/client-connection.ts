@@ -192,8 +192,8 @@ export class ClientConnection {
     return request === null || request.close || request.upgrade !== undefined || this.host.draining || this.body !== null || this.ended;
   }
 
-  /** HTTP/1.0 clients need to be told the connection stays open. */
-  get needsKeepAliveHeader(): boolean {
+  /** An HTTP/1.0 client: told when the connection stays open, and never sent chunked bodies. */
+  get isHttp10(): boolean {
     return this.request?.minor === 0;
   }
 
@@ -225,7 +225,7 @@ export class ClientConnection {
   answer(answer: ProxyAnswer): void {
     if (this.responseStarted) return this.destroy();
     const close = this.mustClose();
-    const head = answerHead(answer, { close, keepAliveHeader: this.needsKeepAliveHeader, omitBody: this.request?.method === 'HEAD' });
+    const head = answerHead(answer, { close, keepAliveHeader: this.isHttp10, omitBody: this.request?.method === 'HEAD' });
     this.responseStarted = true;
     this.socket.write(head);
     this.finishResponse(close);

@@ -2,6 +2,7 @@ import type { ClientConnection, ClientExchange, TunnelPeer } from './client-conn
 import { coarseClock } from './clock.js';
 import { errorCode, proxyError, upstreamFailure } from './failure.js';
 import { framerFor, type BodyFramer } from './http1/body.js';
+import { ChunkedFramer } from './http1/chunked.js';
 import { HeadError, MAX_HEAD_BYTES, parseResponseHead, type ResponseHead } from './http1/head.js';
 import { joinHead } from './http1/join.js';
 import { isStaleKeepAlive, mayRetryElsewhere, REPLAY_LIMIT, type FailedAttempt } from './retry-policy.js';
@@ -32,6 +33,9 @@ export interface ExchangeRequest {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** Transfer-Encoding and Trailer header lines, dropped when a chunked body is sent decoded. */
+const CHUNKED_FRAMING = /^(?:transfer-encoding|trailer):[^\r]*\r\n/gim;
+const withoutChunkedFraming = (headers: string): string => headers.replace(CHUNKED_FRAMING, '');
 const NO_BODY_STATUS = (status: number) => status === 204 || status === 304 || status < 200;
 
 /**
@@ -50,6 +54,8 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
   private response: ResponseHead | null = null;
   private responseBody: BodyFramer | null = null;
   private closeClient = false;
+  /** The response is chunked and the client speaks HTTP/1.0: chunk data is sent decoded. */
+  private decoding = false;
   private settled = false;
   private tunneling = false;
   private tried: Set<UpstreamState> | undefined;
@@ -181,28 +187,34 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
 
   private startResponse(head: ResponseHead, buf: Buffer, bodyStart: number): void {
     this.response = head;
+    const noBody = this.request.method === 'HEAD' || NO_BODY_STATUS(head.status);
+    // An HTTP/1.0 client cannot read chunked: it gets the data alone, and the close ends it.
+    this.decoding = head.chunked && !noBody && this.client.isHttp10;
     let body: BodyFramer;
     try {
-      body = framerFor(head, { noBody: this.request.method === 'HEAD' || NO_BODY_STATUS(head.status), untilCloseIfUnframed: true, errorStatus: 502 });
+      body = this.decoding ? new ChunkedFramer(502, (b, from, to) => this.writeDecoded(b, from, to)) : framerFor(head, { noBody, untilCloseIfUnframed: true, errorStatus: 502 });
     } catch (err) {
       return this.badResponse(err as HeadError);
     }
     this.responseBody = body;
     this.count(head.status);
-    this.closeClient = this.client.mustClose() || body.untilClose;
-    let text = `${head.statusLine}\r\n${head.forwarded}`;
+    this.closeClient = this.client.mustClose() || body.untilClose || this.decoding;
+    let text = `${head.statusLine}\r\n${this.decoding ? withoutChunkedFraming(head.forwarded) : head.forwarded}`;
     if (this.request.setCookie !== undefined) text += `set-cookie: ${this.request.setCookie}\r\n`;
     if (this.closeClient) text += 'connection: close\r\n';
-    else if (this.client.needsKeepAliveHeader) text += 'connection: keep-alive\r\n';
+    else if (this.client.isHttp10) text += 'connection: keep-alive\r\n';
     text += '\r\n';
+    if (this.decoding && !this.client.startResponse(text, null)) this.conn?.socket.pause();
     let n: number;
     try {
       n = body.take(buf, bodyStart);
     } catch {
       return this.midBodyFailure();
     }
-    const first = n > 0 ? buf.subarray(bodyStart, bodyStart + n) : null;
-    if (!this.client.startResponse(text, first)) this.conn?.socket.pause();
+    if (!this.decoding) {
+      const first = n > 0 ? buf.subarray(bodyStart, bodyStart + n) : null;
+      if (!this.client.startResponse(text, first)) this.conn?.socket.pause();
+    }
     if (body.done) this.complete(bodyStart + n < buf.length);
   }
 
@@ -214,8 +226,13 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     } catch {
       return this.midBodyFailure();
     }
-    if (n > 0 && !this.client.write(n === chunk.length ? chunk : chunk.subarray(start, start + n))) this.conn?.socket.pause();
+    if (n > 0 && !this.decoding && !this.client.write(n === chunk.length ? chunk : chunk.subarray(start, start + n))) this.conn?.socket.pause();
     if (body.done) this.complete(n < chunk.length);
+  }
+
+  /** Chunk data, decoded for an HTTP/1.0 client. */
+  private writeDecoded(buf: Buffer, start: number, end: number): void {
+    if (!this.client.write(buf.subarray(start, end))) this.conn?.socket.pause();
   }
 
   /** The response is complete; `extraBytes`: the instance sent more than the response. */

@@ -39,12 +39,14 @@ function bucketFromCookie(cookie: string | undefined): number | undefined {
 const SWEEP_MS = 1_000;
 
 /** The request line and headers sent to the instance: the client's, plus the x-forwarded-* trio. */
-function upstreamHead(head: RequestHead, remoteAddress: string): string {
+function upstreamHead(head: RequestHead, remoteAddress: string, upstream: Upstream): string {
   const forwardedFor = head.forwardedFor === undefined ? remoteAddress : `${head.forwardedFor}, ${remoteAddress}`;
-  let out = `${head.method} ${head.target} HTTP/1.${head.minor}\r\n${head.forwarded}x-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: http\r\n`;
+  // Always HTTP/1.1 upstream (node:http never keeps a 1.0 connection open); the exchange
+  // decodes a chunked answer for an HTTP/1.0 client.
+  let out = `${head.method} ${head.target} HTTP/1.1\r\n${head.forwarded}x-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: http\r\n`;
   if (head.host !== undefined) out += `x-forwarded-host: ${head.host}\r\n`;
+  else out += `host: ${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}\r\n`;
   if (head.upgrade !== undefined) out += `connection: upgrade\r\nupgrade: ${head.upgrade}\r\n`;
-  else if (head.minor === 0) out += 'connection: keep-alive\r\n';
   return `${out}\r\n`;
 }
 
@@ -116,7 +118,7 @@ export class Router implements RequestDispatcher {
       }
       const request: ExchangeRequest = {
         method: head.method,
-        head: upstreamHead(head, client.remoteAddress),
+        head: upstreamHead(head, client.remoteAddress, upstream.upstream),
         upgrade: head.upgrade !== undefined,
         setCookie,
         onStatus: this.business.hook(head.method, head.target),

@@ -28,9 +28,10 @@ function hexValue(byte: number): number {
 }
 
 /**
- * Finds where a chunked body ends (RFC 9112 §7.1) without decoding it: the proxy forwards the
- * chunks as they are and only needs to know which bytes belong to this message. Chunk data is
- * skipped in bulk; only size lines and trailers are read byte by byte.
+ * Finds where a chunked body ends (RFC 9112 §7.1): the proxy forwards the chunks as they are
+ * and only needs to know which bytes belong to this message (with `onData`, it also hands out
+ * the data alone, for HTTP/1.0 clients). Chunk data is skipped in bulk; only size lines and
+ * trailers are read byte by byte.
  */
 export class ChunkedFramer {
   readonly untilClose = false;
@@ -40,7 +41,11 @@ export class ChunkedFramer {
   private lineBytes = 0;
   private trailerBytes = 0;
 
-  constructor(private readonly errorStatus: number) {}
+  constructor(
+    private readonly errorStatus: number,
+    /** Told each run of chunk data, without the framing: set it to decode the body. */
+    private readonly onData?: (buf: Buffer, start: number, end: number) => void,
+  ) {}
 
   get done(): boolean {
     return this.state === State.Done;
@@ -54,6 +59,7 @@ export class ChunkedFramer {
       if (this.state === State.Data) {
         const n = Math.min(this.remaining, end - i);
         this.remaining -= n;
+        if (n > 0) this.onData?.(buf, i, i + n);
         i += n;
         if (this.remaining === 0) this.state = State.DataCr;
         continue;
