@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,6 +22,7 @@ else process.exit(Number(step));
 
 async function guard(plan: string, handover = false): Promise<{ code: number | null; runs: string[]; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ccom-guardian-'));
+  mkdirSync(join(dir, '.ccom'));
   try {
     writeFileSync(join(dir, 'agent.cjs'), FAKE_AGENT);
     writeFileSync(join(dir, 'plan'), plan);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appStateDir } from '../app-state.js';
 import { AGENT_NODE_FLAGS } from './node-flags.js';
 
 /** The agent exits with this when it cannot start (port taken, unreadable state): not restarted. */
@@ -40,13 +42,26 @@ while :; do
 done
 `;
 
+/** The guardian's file name: how `ps` shows it, and how ccom recognises it. */
+const GUARDIAN_FILE = 'agent-guardian.sh';
+
+/** Writes this build's guardian into `.ccom/` (whole, then renamed: racing writers are harmless). */
+function writeGuardian(appDir: string): string {
+  const file = join(appStateDir(appDir), GUARDIAN_FILE);
+  const staged = `${file}.${process.pid}`;
+  writeFileSync(staged, `# ccom: restarts this app's agent when it dies (written by ccom on every agent start)${SCRIPT}`, { mode: 0o600 });
+  chmodSync(staged, 0o600);
+  renameSync(staged, file);
+  return file;
+}
+
 /**
  * Starts the agent for `appDir` under its guardian, detached (its own process group, led by the
- * guardian) so it outlives the command that started it.
+ * guardian) so it outlives the command that started it. `.ccom/` must exist.
  */
 export function spawnGuardedAgent(options: { appDir: string; agentScript: string; stdio: StdioOptions; handover?: boolean }): ChildProcess {
   const agent = [process.execPath, ...AGENT_NODE_FLAGS, options.agentScript, '--dir', options.appDir];
-  return spawn('/bin/sh', ['-c', SCRIPT, 'ccom-guardian', ...agent], {
+  return spawn('/bin/sh', [writeGuardian(options.appDir), ...agent], {
     cwd: options.appDir,
     detached: true,
     stdio: options.stdio,
@@ -70,8 +85,13 @@ export function agentProcesses(pid: number): number[] {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     const cmdline = readFileSync(`/proc/${parent}/cmdline`, 'utf8');
-    return cmdline.includes('ccom-guardian') ? [pid, parent] : [pid];
+    return isGuardianCmdline(cmdline) ? [pid, parent] : [pid];
   } catch {
     return [pid];
   }
+}
+
+/** A process command line (from /proc, NUL-separated) that runs an agent guardian. */
+export function isGuardianCmdline(cmdline: string): boolean {
+  return cmdline.split('\0').some((arg) => arg.endsWith(`/${GUARDIAN_FILE}`));
 }

@@ -53,7 +53,7 @@ export function parentOf(pid: number): number {
 /** True when `pid` is an agent guardian (the /bin/sh loop that restarts the agent). */
 export function isGuardian(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ccom-guardian');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/.ccom/agent-guardian.sh\0');
   } catch {
     return false;
   }
