@@ -22,6 +22,8 @@ export class AgentCore {
   /** Held by a deploy while it moves traffic; restores the previous weights if its process dies. */
   readonly lease = new TrafficLease((lease) => this.restoreAfterDeployerDied(lease));
   private options: ConnectOptions | undefined;
+  /** How many times the guardian started this agent again (0 for a first start). */
+  restarts = 0;
 
   constructor(
     readonly appDir: string,
@@ -71,6 +73,21 @@ export class AgentCore {
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
+  }
+
+  /** Started again by the guardian: say so in the log and to the webhook the last deploy named. */
+  reportRestart(lastExit: string): void {
+    const reason = `the agent exited with code ${lastExit} and its guardian started it again (restart ${this.restarts}); instances were re-adopted`;
+    this.log(reason);
+    const alerts = this.savedOptions()?.alerts;
+    if (!alerts?.webhook) return;
+    const event = { event: 'agent' as const, app: this.savedOptions()?.app ?? 'unknown', status: 'restarted' as const, reason, url: this.listener.url(), at: new Date().toISOString() };
+    import('../alerts/webhook.js')
+      .then(({ sendAgentAlert }) => sendAgentAlert(alerts, event))
+      .then((delivery) => {
+        if (delivery && !delivery.delivered) this.log(`could not alert ${alerts.webhook}: ${delivery.error ?? 'unknown error'}`);
+      })
+      .catch((err: Error) => this.log(`could not alert: ${err.message}`));
   }
 
   /** What the last deploy configured (public port, monitoring), as saved in history. */
@@ -131,6 +148,7 @@ export class AgentCore {
       monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
       instances: this.supervisor.list().map((i) => i.info()),
+      agent: { pid: process.pid, restarts: this.restarts },
       table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
     };
   }

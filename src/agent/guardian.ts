@@ -9,6 +9,9 @@ export const AGENT_START_FAILED = 78;
 
 /** Set for the first run of an agent that takes over from an older one; restarts start afresh. */
 export const HANDOVER_ENV = 'CCOM_AGENT_HANDOVER';
+/** Set by the guardian for an agent it started again: how many times, and how the last one ended. */
+export const RESTARTS_ENV = 'CCOM_AGENT_RESTARTS';
+export const LAST_EXIT_ENV = 'CCOM_AGENT_LAST_EXIT';
 
 /**
  * The agent's guardian: a few lines of /bin/sh (about 1 MB, against 40 MB for another Node)
@@ -22,6 +25,7 @@ const SCRIPT = `
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
 count() { echo $#; }
 starts=""
+restarts=0
 while :; do
   "$@"
   code=$?
@@ -38,6 +42,8 @@ while :; do
     exit "$code"
   fi
   echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ccom guardian: the agent exited with code $code; starting it again"
+  restarts=$((restarts + 1))
+  export ${RESTARTS_ENV}="$restarts" ${LAST_EXIT_ENV}="$code"
   sleep 0.2
 done
 `;

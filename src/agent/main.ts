@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
-import { AGENT_START_FAILED, HANDOVER_ENV } from './guardian.js';
+import { AGENT_START_FAILED, HANDOVER_ENV, LAST_EXIT_ENV, RESTARTS_ENV } from './guardian.js';
 import { handOver, takeOver } from './handover.js';
 import { AgentStateFile } from './state-file.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
@@ -24,7 +24,9 @@ async function main(): Promise<void> {
 
   // Read once and removed: instances inherit the agent's environment.
   const handover = process.env[HANDOVER_ENV] === '1';
-  delete process.env[HANDOVER_ENV];
+  const restarts = Number(process.env[RESTARTS_ENV] ?? 0) || 0;
+  const lastExit = process.env[LAST_EXIT_ENV] ?? 'unknown';
+  for (const name of [HANDOVER_ENV, RESTARTS_ENV, LAST_EXIT_ENV]) delete process.env[name];
   if (!handover && !claimPidFile(paths.pidFile)) {
     log('another agent is already running for this app; exiting');
     return;
@@ -87,6 +89,8 @@ async function main(): Promise<void> {
     }
   }, 2000).unref();
   log(`agent ${process.pid} ready for ${appDir} on ${paths.socket}`);
+  core.restarts = restarts;
+  if (restarts > 0) core.reportRestart(lastExit);
 }
 
 function unlinkQuietly(file: string): void {

@@ -53,8 +53,26 @@ export interface Delivery {
  * most (retries + 1) × timeout, and never a rollback.
  */
 export async function sendAlert(alerts: Config['alerts'], event: AlertEvent): Promise<Delivery | undefined> {
+  return post(alerts, alerts.format === 'slack' ? slackBody(event) : event);
+}
+
+/** What happened to the app between deploys: its agent died and its guardian started it again. */
+export interface AgentAlertEvent {
+  event: 'agent';
+  app: string;
+  status: 'restarted';
+  reason: string;
+  url: string | null;
+  at: string;
+}
+
+export async function sendAgentAlert(alerts: Config['alerts'], event: AgentAlertEvent): Promise<Delivery | undefined> {
+  return post(alerts, alerts.format === 'slack' ? { text: `🔧 ccom agent of *${event.app}* ${event.status}: ${event.reason}` } : event);
+}
+
+async function post(alerts: Config['alerts'], payload: unknown): Promise<Delivery | undefined> {
   if (!alerts.webhook) return undefined;
-  const body = JSON.stringify(alerts.format === 'slack' ? slackBody(event) : event);
+  const body = JSON.stringify(payload);
   let error = '';
   for (let attempt = 1; attempt <= alerts.retries + 1; attempt++) {
     try {

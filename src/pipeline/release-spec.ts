@@ -20,7 +20,12 @@ export function specFor(id: string, dir: string, config: Config, env: Record<str
 
 /** How the target exposes and watches the app, from its config. */
 export function connectOptions(config: Config): ConnectOptions {
-  return { app: config.app, proxy: config.proxy, monitoring: { port: config.monitoring.port, portFromDefault: config.monitoring.portFromDefault, business: config.monitoring.business } };
+  return {
+    app: config.app,
+    proxy: config.proxy,
+    monitoring: { port: config.monitoring.port, portFromDefault: config.monitoring.portFromDefault, business: config.monitoring.business },
+    alerts: config.alerts,
+  };
 }
 
 /** Rebuilds the spec of a stored release (for rollback): its own config, today's env file. */

@@ -44,6 +44,8 @@ export interface ConnectOptions {
   proxy: { host: string; port: number };
   /** `portFromDefault`: the port was not chosen by the user and may move to the next free one. */
   monitoring: { port: number; portFromDefault?: boolean; business: { name: string; method: string; path: string }[] };
+  /** Where the target reports what happens between deploys (its agent crashed and came back). */
+  alerts?: Config['alerts'];
 }
 
 export interface TargetStatus {
@@ -52,6 +54,8 @@ export interface TargetStatus {
   monitoring?: { url: string | null; problem: string | null };
   weights: Record<string, number>;
   instances: InstanceInfo[];
+  /** The process serving the app (the local agent), and how often its guardian started it again. */
+  agent?: { pid: number; restarts: number };
   /** The proxy's routing table as it is: release → weight and upstream instance ids. */
   table?: { id: string; weight: number; upstreams: string[] }[];
 }

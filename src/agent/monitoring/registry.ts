@@ -44,6 +44,14 @@ export function createRegistry(core: AgentCore, deploymentsByStatus: () => Recor
       for (const [release, weight] of Object.entries(core.routing.getWeights())) this.set({ release }, weight);
     },
   });
+  new Gauge({
+    name: 'ccom_agent_restarts',
+    help: 'Times the guardian started the agent again after it died (since the app was last started)',
+    registers: [registry],
+    collect() {
+      this.set(core.restarts);
+    },
+  });
   registry.registerMetric(latencyHistogramMetric(core.router));
   instanceMetrics(core, registry);
   new Counter({

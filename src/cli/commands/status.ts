@@ -32,6 +32,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     monitoring: status.monitoring?.url ?? null,
     live: live?.id ?? null,
     releases: releasesOf(status),
+    agent: status.agent ?? null,
     deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
   };
   if (!ctx.json) printHuman(ctx, doc);
@@ -48,12 +49,13 @@ function releasesOf(status: TargetStatus) {
   }));
 }
 
-function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; deployment: unknown }): void {
+function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: unknown }): void {
   ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
   for (const r of doc.releases) {
     ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
     for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}`);
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
+  if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
   if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
 }
