@@ -21,6 +21,7 @@ export interface ReleaseRoute {
  */
 export interface ReleaseCounters {
   requests: number;
+  /** Successful answers; a WebSocket's 101 Switching Protocols counts here too. */
   status2xx: number;
   status3xx: number;
   status4xx: number;
