@@ -162,3 +162,13 @@ test('wilsonLower matches the textbook Wilson score bound', () => {
   for (const n of [20, 100, 1000]) assert.ok(wilsonLower(n / 10, n, Z_99) < 0.1, 'the lower bound stays below the observed rate');
   assert.ok(wilsonLower(100, 1000, Z_99) > wilsonLower(10, 100, Z_99), 'more evidence, tighter bound');
 });
+
+test('windowOf counts from zero when a release\'s counters went down (the agent was started again)', () => {
+  const h = new LatencyHistogram();
+  h.record(5);
+  const before: MetricsSnapshot = { at: 0, boundsMs: BOUNDS, releases: { a: { requests: 500, status5xx: 9, connectionErrors: 1, latency: new Array(BOUNDS.length + 1).fill(5) } } };
+  const after: MetricsSnapshot = { at: 1, boundsMs: BOUNDS, releases: { a: { requests: 1, status5xx: 0, connectionErrors: 0, latency: h.snapshot() } } };
+  const w = windowOf(after, before, 'a');
+  assert.deepEqual([w.requests, w.status5xx, w.connectionErrors], [1, 0, 0]);
+  assert.ok(w.latency.every((c) => c >= 0), 'no negative bucket');
+});

@@ -20,7 +20,10 @@ export class AgentCore {
   readonly listener: PublicListener;
   readonly monitoring: MonitoringServer;
   /** Held by a deploy while it moves traffic; restores the previous weights if its process dies. */
-  readonly lease = new TrafficLease((lease) => this.restoreAfterDeployerDied(lease));
+  readonly lease = new TrafficLease(
+    (lease) => this.restoreAfterDeployerDied(lease),
+    (lease) => this.state.update({ lease }),
+  );
   private options: ConnectOptions | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
   restarts = 0;
@@ -69,6 +72,9 @@ export class AgentCore {
     );
     this.routing.restore(weights);
     this.onChange();
+    // A deploy was moving traffic when the previous agent died: keep watching its process.
+    const lease = this.state.get().lease;
+    if (lease) this.lease.hold(lease);
     const options = this.savedOptions();
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, TrafficGuard } from '../targets/types.js';
 
 /** What an agent must know after a restart (or a handover) to serve exactly as before. */
 export interface AgentState {
@@ -8,9 +8,11 @@ export interface AgentState {
   /** How to start each release again; never its environment values. */
   specs: Record<string, Omit<ReleaseSpec, 'env'>>;
   options: ConnectOptions | null;
+  /** A deploy moving traffic right now: a restarted agent keeps watching its process. */
+  lease: TrafficGuard | null;
 }
 
-const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null };
+const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null };
 
 /**
  * The agent's routing state in `.ccom/agent-state.json`, written whole on every change: to a

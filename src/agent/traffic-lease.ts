@@ -18,14 +18,20 @@ export class TrafficLease {
   private lease: Lease | null = null;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly onHolderDied: (lease: Lease) => void) {}
+  constructor(
+    private readonly onHolderDied: (lease: Lease) => void,
+    /** Keeps the lease on disk, so an agent started again after a crash still watches. */
+    private readonly persist: (lease: Lease | null) => void,
+  ) {}
 
   hold(lease: Lease): void {
     this.lease = { ...lease, fallback: { ...lease.fallback } };
+    this.persist(this.lease);
     this.timer ??= setInterval(() => this.check(), CHECK_MS).unref();
   }
 
   release(): void {
+    if (this.lease !== null) this.persist(null);
     this.lease = null;
     clearInterval(this.timer);
     this.timer = undefined;

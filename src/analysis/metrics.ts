@@ -20,7 +20,9 @@ export const EMPTY: ReleaseMetrics = { requests: 0, status5xx: 0, connectionErro
 /** The requests of one release between two snapshots. */
 export function windowOf(later: MetricsSnapshot, earlier: MetricsSnapshot, release: string): ReleaseMetrics {
   const a = later.releases[release] ?? EMPTY;
-  const b = earlier.releases[release] ?? EMPTY;
+  const before = earlier.releases[release] ?? EMPTY;
+  // Counters that went down were reset (the agent was started again): count from zero.
+  const b = a.requests < before.requests ? EMPTY : before;
   return {
     requests: a.requests - b.requests,
     status5xx: a.status5xx - b.status5xx,

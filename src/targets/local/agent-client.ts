@@ -62,11 +62,32 @@ export function socketRequest(
   });
 }
 
+/**
+ * How long a call waits for an agent that is being started again: its guardian brings a
+ * crashed agent back in well under a second, and a deploy in progress should ride that out.
+ */
+const AGENT_RESTART_WAIT_MS = 5_000;
+/** Nobody listens on the socket (yet): nothing was sent, so any call can be tried again. */
+const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
+
+async function requestRidingRestarts(socketPath: string, method: string, path: string, body?: unknown): Promise<ProbeResponse> {
+  const deadline = Date.now() + AGENT_RESTART_WAIT_MS;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
+    try {
+      return await socketRequest(socketPath, method, path, body);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined || !NOT_LISTENING.has(code) || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** JSON call to the control API; agent errors become AgentError, a dead socket a UserError. */
 export async function callAgent<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: ProbeResponse;
   try {
-    res = await socketRequest(socketPath, method, path, body);
+    res = await requestRidingRestarts(socketPath, method, path, body);
   } catch (err) {
     throw new UserError(`lost contact with the ccom agent (${(err as Error).message})`, {
       fix: 'run the command again; the agent restarts on demand and re-adopts running instances',
