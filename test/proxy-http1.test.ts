@@ -1,5 +1,6 @@
 import http from 'node:http';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createProxyServer, Router } from '../src/proxy/router.js';
@@ -18,8 +19,8 @@ class RawClient {
   ended = false;
   private waiters: Array<() => void> = [];
 
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
+  constructor(port: number, host = '127.0.0.1') {
+    this.socket = net.connect(port, host);
     this.socket.on('data', (chunk: Buffer) => this.notify((this.data += chunk.toString('latin1'))));
     this.socket.on('end', () => this.notify((this.ended = true)));
     this.socket.on('error', () => this.notify((this.ended = true)));
@@ -331,4 +332,22 @@ test('request smuggling: the app frames every request exactly as the proxy did, 
       client.close();
     }
   }
+});
+
+test('x-forwarded-proto and -host are kept from a TLS terminator on this machine, replaced from anywhere else', { timeout: 20_000 }, async (t) => {
+  const external = Object.values(networkInterfaces()).flat().find((i) => i !== undefined && !i.internal && i.family === 'IPv4')?.address;
+  const app = await startUpstream('a1');
+  const router = new Router();
+  const server = createProxyServer(router);
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  const port = (server.address() as AddressInfo).port;
+  t.after(async () => { await stop(server); await router.close(); await app.kill(); });
+  router.setTable([{ id: 'r1', weight: 1, upstreams: [app.upstream] }]);
+  const ask = (host: string) => new RawClient(port, host).send('GET / HTTP/1.1\r\nHost: internal:8080\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n').closed();
+
+  await ask('127.0.0.1');
+  assert.deepEqual([app.seen[0]?.headers['x-forwarded-proto'], app.seen[0]?.headers['x-forwarded-host']], ['https', 'shop.example']);
+  if (external === undefined) return t.skip('no non-loopback IPv4 address to connect from');
+  await ask(external);
+  assert.deepEqual([app.seen[1]?.headers['x-forwarded-proto'], app.seen[1]?.headers['x-forwarded-host']], ['http', 'internal:8080'], 'forged from outside');
 });

@@ -52,6 +52,9 @@ export interface RequestHead extends HeadBase {
   cookie: string | undefined;
   /** Earlier proxies' X-Forwarded-For, extended (not replaced) by this one. */
   forwardedFor: string | undefined;
+  /** Earlier proxies' X-Forwarded-Proto and -Host: kept only from a proxy on this machine. */
+  forwardedProto: string | undefined;
+  forwardedHost: string | undefined;
 }
 
 export interface ResponseHead extends HeadBase {
@@ -75,6 +78,8 @@ interface Fields {
   host: string | undefined;
   cookie: string | undefined;
   forwardedFor: string | undefined;
+  forwardedProto: string | undefined;
+  forwardedHost: string | undefined;
   keepAlive: string | undefined;
   /** Kept header lines as [lowercase name, full line] pairs, for Connection-token removal. */
   kept: string[];
@@ -87,7 +92,7 @@ interface Fields {
 function readFields(head: string, from: number, drop: Set<string>, status: number): Fields {
   const f: Fields = {
     contentLength: -1, chunked: false, connection: undefined, upgradeHeader: undefined, transferEncoding: undefined,
-    host: undefined, cookie: undefined, forwardedFor: undefined, keepAlive: undefined, kept: [],
+    host: undefined, cookie: undefined, forwardedFor: undefined, forwardedProto: undefined, forwardedHost: undefined, keepAlive: undefined, kept: [],
   };
   let at = from;
   while (at < head.length) {
@@ -130,6 +135,12 @@ function readFields(head: string, from: number, drop: Set<string>, status: numbe
         break;
       case 'x-forwarded-for':
         f.forwardedFor = f.forwardedFor === undefined ? value : `${f.forwardedFor}, ${value}`;
+        break;
+      case 'x-forwarded-proto':
+        f.forwardedProto ??= value;
+        break;
+      case 'x-forwarded-host':
+        f.forwardedHost ??= value;
         break;
       case 'keep-alive':
         f.keepAlive = value;
@@ -214,6 +225,8 @@ export function parseRequestHead(head: string): RequestHead {
     host: fields.host,
     cookie: fields.cookie,
     forwardedFor: fields.forwardedFor,
+    forwardedProto: fields.forwardedProto,
+    forwardedHost: fields.forwardedHost,
   };
 }
 
