@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 
   // Read once and removed: instances inherit the agent's environment.
-  const handover = process.env[HANDOVER_ENV] === '1';
+  // `--handover` is how agents of builds before the guardian start their successor.
+  const handover = process.env[HANDOVER_ENV] === '1' || process.argv.includes('--handover');
   const restarts = Number(process.env[RESTARTS_ENV] ?? 0) || 0;
   const lastExit = process.env[LAST_EXIT_ENV] ?? 'unknown';
   for (const name of [HANDOVER_ENV, RESTARTS_ENV, LAST_EXIT_ENV]) delete process.env[name];
