@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixtureApp } from './helpers/fixture-app.js';
 import { runCcom } from './helpers/ccom.js';
+import { startWebhook } from './helpers/ops-tools.js';
 import { startCcom } from './helpers/failure-tools.js';
 import { startLoad, type LoadReport } from './helpers/load.js';
 import { finishDeploy, sample, shareOf, sleep, statusOf, waitForPause } from './helpers/progressive.js';
@@ -176,20 +175,21 @@ test('abort at the pause rolls back and names who aborted; promote with nothing 
   assert.match(promote.stderr, /no deployment in progress/);
 });
 
+/** The weights above 0, polled for up to 2 s until a single release takes all traffic. */
+async function servingWeightsOnceSettled(): Promise<number[]> {
+  let weights: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    weights = (await statusOf(app.dir)).releases.map((r) => r.weight).filter((w) => w > 0);
+    if (weights.length === 1) break;
+    await sleep(50);
+  }
+  return weights;
+}
+
 test('a deploy killed with -9 at the pause: the agent puts the previous weights back, records it and alerts', async () => {
-  const hooks: Array<Record<string, string>> = [];
-  const webhook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      hooks.push(JSON.parse(body) as Record<string, string>);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  const webhook = await startWebhook();
   after(() => webhook.close());
-  const hookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
-  app.config(CANARY('[10, pause]', '1s', `alerts:\n  webhook: ${hookUrl}\n`));
+  app.config(CANARY('[10, pause]', '1s', `alerts:\n  webhook: ${webhook.url}\n`));
   app.write('v8');
   const load = startLoad(url, 8);
   const deploy = startCcom(['deploy', '-C', app.dir, '--json']);
@@ -198,16 +198,11 @@ test('a deploy killed with -9 at the pause: the agent puts the previous weights 
     assert.deepEqual(paused.releases.map((r) => r.weight).sort((a, b) => a - b), [10, 90]);
     process.kill(deploy.pid, 'SIGKILL');
     await deploy.done;
-    let weights: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      weights = (await statusOf(app.dir)).releases.map((r) => r.weight).filter((w) => w > 0);
-      if (weights.length === 1) break;
-      await sleep(50);
-    }
-    assert.deepEqual(weights, [100], 'all traffic back on the release that served before, within 2 s');
+    assert.deepEqual(await servingWeightsOnceSettled(), [100], 'all traffic back on the release that served before, within 2 s');
     await assertServes(live);
     assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /the deploying ccom process \(pid \d+\) died before the deployment finished: traffic moved back to \S+ 100%/);
-    for (let i = 0; i < 40 && hooks.length === 0; i++) await sleep(50);
+    await webhook.waitFor(() => true, 2_000);
+    const hooks = webhook.events.map((e) => e.body as Record<string, string>);
     assert.deepEqual(hooks.map((h) => [h.status, h.deployment]), [['rolled_back', paused.deployment!.id]], 'the webhook heard it');
     assert.match(hooks[0]!.reason!, /died before the deployment finished: traffic moved back/);
     const status = await statusOf(app.dir);
@@ -266,12 +261,7 @@ test('the agent killed with -9 at a pause: the deploy rides it out, and the new 
     await killAgentAndWaitForNext();
     process.kill(deploy.pid, 'SIGKILL');
     await deploy.done;
-    let weights: number[] = [];
-    for (let i = 0; i < 40 && weights.length !== 1; i++) {
-      await sleep(50);
-      weights = (await statusOf(app.dir)).releases.map((r) => r.weight).filter((w) => w > 0);
-    }
-    assert.deepEqual(weights, [100], 'the lease outlived the agent that was given it');
+    assert.deepEqual(await servingWeightsOnceSettled(), [100], 'the lease outlived the agent that was given it');
     await assertServes('v11');
   } finally {
     await finishDeploy(app.dir, deploy);

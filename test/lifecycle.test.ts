@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 import { get, isGuardian, parentOf, runCcom } from './helpers/ccom.js';
+import { startWebhook, type Webhook } from './helpers/ops-tools.js';
 
 let app: FixtureApp;
-/** Everything POSTed to the app's alerts.webhook. */
-const hooks: Array<Record<string, unknown>> = [];
-const webhook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c: Buffer) => (body += c));
-  req.on('end', () => {
-    hooks.push(JSON.parse(body) as Record<string, unknown>);
-    res.end();
-  });
-});
+/** Receives what the app's alerts.webhook is sent. */
+let webhook: Webhook;
 before(async () => {
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  webhook = await startWebhook();
   app = fixtureApp('v1');
-  app.config(`alerts:\n  webhook: http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook\n`);
+  app.config(`alerts:\n  webhook: ${webhook.url}\n`);
 });
 after(async () => {
   await app.cleanup();
-  webhook.close();
+  await webhook.close();
 });
 
 /** Running, not a zombie: orphans re-parented to this sandbox's init are never reaped. */
@@ -105,8 +96,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /ccom guardian: the agent exited with code 137; starting it again/);
     assert.equal(after.agent.pid, newAgent);
     assert.equal(after.agent.restarts, 1, 'status tells the agent was started again');
-    for (let i = 0; i < 40 && !hooks.some((h) => h.event === 'agent'); i++) await new Promise((r) => setTimeout(r, 50));
-    const alert = hooks.find((h) => h.event === 'agent');
+    const alert = await webhook.waitFor((body: { event?: string }) => body.event === 'agent', 2_000).catch(() => undefined);
     assert.equal(alert?.status, 'restarted', 'the webhook heard of it');
     assert.match(String(alert?.reason), /exited with code 137 and its guardian started it again/);
   });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appStateDir } from '../app-state.js';
+import { parentPid } from '../gates/process-group.js';
 import { AGENT_NODE_FLAGS } from './node-flags.js';
 
 /** The agent exits with this when it cannot start (port taken, unreadable state): not restarted. */
@@ -56,7 +57,6 @@ function writeGuardian(appDir: string): string {
   const file = join(appStateDir(appDir), GUARDIAN_FILE);
   const staged = `${file}.${process.pid}`;
   writeFileSync(staged, `# ccom: restarts this app's agent when it dies (written by ccom on every agent start)${SCRIPT}`, { mode: 0o600 });
-  chmodSync(staged, 0o600);
   renameSync(staged, file);
   return file;
 }
@@ -87,11 +87,10 @@ export function killGuardedAgent(child: ChildProcess): void {
 
 /** The agent `pid` and, when it runs under a guardian, the guardian's pid. */
 export function agentProcesses(pid: number): number[] {
+  const parent = parentPid(pid);
+  if (parent === undefined) return [pid];
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const cmdline = readFileSync(`/proc/${parent}/cmdline`, 'utf8');
-    return isGuardianCmdline(cmdline) ? [pid, parent] : [pid];
+    return isGuardianCmdline(readFileSync(`/proc/${parent}/cmdline`, 'utf8')) ? [pid, parent] : [pid];
   } catch {
     return [pid];
   }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { findFreePort } from '../gates/port.js';
+import { findFreePort, isPortFree } from '../gates/port.js';
 
 /** Lowest port handed to instances. */
 const LOWEST = 20_000;
@@ -16,14 +15,6 @@ function ephemeralLow(): number {
   }
 }
 
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * A free port for a new instance, picked below the ephemeral range. A port from that range
  * (what binding to port 0 gives) can be taken by any outgoing connection on the machine, the
@@ -35,7 +26,7 @@ export async function findInstancePort(host = '127.0.0.1'): Promise<number> {
   if (highest - LOWEST < 1_000) return findFreePort(host);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (highest - LOWEST + 1));
-    if (await canBind(host, port)) return port;
+    if (await isPortFree(host, port)) return port;
   }
   return findFreePort(host);
 }

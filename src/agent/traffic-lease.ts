@@ -37,10 +37,6 @@ export class TrafficLease {
     this.timer = undefined;
   }
 
-  get current(): Lease | null {
-    return this.lease;
-  }
-
   private check(): void {
     const lease = this.lease;
     if (lease === null || processRunning(lease.pid)) return;

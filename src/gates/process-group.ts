@@ -10,13 +10,13 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** State and process group of a pid from /proc/<pid>/stat, or undefined when unreadable. */
-function procStat(pid: string): { state: string; pgrp: number } | undefined {
+/** State, parent and process group of a pid from /proc/<pid>/stat, or undefined when unreadable. */
+function procStat(pid: string): { state: string; ppid: number; pgrp: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
+    return { state: fields[0] ?? '', ppid: Number(fields[1]), pgrp: Number(fields[2]) };
   } catch {
     return undefined;
   }
@@ -60,4 +60,9 @@ export function processRunning(pid: number): boolean {
   }
   const stat = procStat(String(pid));
   return stat === undefined ? true : stat.state !== 'Z';
+}
+
+/** The parent of `pid`, or undefined when it cannot be read. */
+export function parentPid(pid: number): number | undefined {
+  return procStat(String(pid))?.ppid;
 }

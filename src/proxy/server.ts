@@ -55,11 +55,6 @@ export class ProxyServer extends Server implements ConnectionHost {
     this.clients.delete(conn);
   }
 
-  /** Open client connections (idle ones included). */
-  get connectionCount(): number {
-    return this.clients.size;
-  }
-
   /** Closes every connection that is between requests; busy ones finish first. */
   closeIdleConnections(): void {
     for (const conn of this.clients) conn.closeIfIdle();

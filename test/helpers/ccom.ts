@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parentPid } from '../../src/gates/process-group.js';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
@@ -46,8 +47,7 @@ export async function get(url: string): Promise<{ status: number; body: string }
 
 /** The parent pid of `pid` (from /proc). */
 export function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return parentPid(pid) ?? 0;
 }
 
 /** True when `pid` is an agent guardian (the /bin/sh loop that restarts the agent). */

@@ -195,6 +195,25 @@ function joinKept(kept: string[], tokens: Set<string>): string {
   return out;
 }
 
+/** The start line, and where the header lines begin. */
+function startLine(head: string): { line: string; fieldsFrom: number } {
+  const lineEnd = head.indexOf('\r\n');
+  return lineEnd === -1 ? { line: head, fieldsFrom: head.length } : { line: head.slice(0, lineEnd), fieldsFrom: lineEnd + 2 };
+}
+
+/** What requests and responses share: framing, connection semantics, the lines to forward. */
+function baseOf(minor: 0 | 1, fields: Fields): HeadBase {
+  const tokens = connectionTokens(fields.connection);
+  return {
+    minor,
+    contentLength: fields.contentLength,
+    chunked: fields.chunked,
+    close: tokens.has('close') || (minor === 0 && !tokens.has('keep-alive')),
+    upgrade: tokens.has('upgrade') ? fields.upgradeHeader : undefined,
+    forwarded: joinKept(fields.kept, tokens),
+  };
+}
+
 function checkLineBreaks(head: string, status: number): void {
   if (BAD_LINE_BREAK.test(head)) throw new HeadError(status, 'bare CR or LF, or a control character, in the head');
 }
@@ -202,26 +221,19 @@ function checkLineBreaks(head: string, status: number): void {
 /** Parses a request head: `head` is the latin1 text up to, not including, the blank line. */
 export function parseRequestHead(head: string): RequestHead {
   checkLineBreaks(head, 400);
-  const lineEnd = head.indexOf('\r\n');
-  const requestLine = lineEnd === -1 ? head : head.slice(0, lineEnd);
+  const { line: requestLine, fieldsFrom } = startLine(head);
   const match = REQUEST_LINE.exec(requestLine);
   if (match === null) {
     if (/^[!-~]+ [!-~]+ HTTP\/\d(?:\.\d)?$/.test(requestLine)) throw new HeadError(505, `HTTP version not supported: ${JSON.stringify(requestLine.slice(0, 80))}`);
     throw new HeadError(400, `malformed request line: ${JSON.stringify(requestLine.slice(0, 80))}`);
   }
   const minor = match[3] === '1' ? 1 : 0;
-  const fields = readFields(head, lineEnd === -1 ? head.length : lineEnd + 2, REQUEST_DROP, 400);
+  const fields = readFields(head, fieldsFrom, REQUEST_DROP, 400);
   if (minor === 1 && fields.host === undefined) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
-  const tokens = connectionTokens(fields.connection);
   return {
+    ...baseOf(minor, fields),
     method: match[1] as string,
     target: match[2] as string,
-    minor,
-    contentLength: fields.contentLength,
-    chunked: fields.chunked,
-    close: tokens.has('close') || (minor === 0 && !tokens.has('keep-alive')),
-    upgrade: tokens.has('upgrade') ? fields.upgradeHeader : undefined,
-    forwarded: joinKept(fields.kept, tokens),
     host: fields.host,
     cookie: fields.cookie,
     forwardedFor: fields.forwardedFor,
@@ -233,23 +245,16 @@ export function parseRequestHead(head: string): RequestHead {
 /** Parses a response head (latin1, without the blank line); malformed heads are a 502. */
 export function parseResponseHead(head: string): ResponseHead {
   checkLineBreaks(head, 502);
-  const lineEnd = head.indexOf('\r\n');
-  const statusLine = lineEnd === -1 ? head : head.slice(0, lineEnd);
+  const { line: statusLine, fieldsFrom } = startLine(head);
   const match = STATUS_LINE.exec(statusLine);
   if (match === null) throw new HeadError(502, `malformed status line: ${JSON.stringify(statusLine.slice(0, 80))}`);
   const minor = match[1] === '1' ? 1 : 0;
-  const fields = readFields(head, lineEnd === -1 ? head.length : lineEnd + 2, RESPONSE_DROP, 502);
-  const tokens = connectionTokens(fields.connection);
+  const fields = readFields(head, fieldsFrom, RESPONSE_DROP, 502);
   const timeout = fields.keepAlive === undefined ? null : KEEP_ALIVE_TIMEOUT.exec(fields.keepAlive);
   return {
+    ...baseOf(minor, fields),
     status: Number(match[2]),
     statusLine,
-    minor,
-    contentLength: fields.contentLength,
-    chunked: fields.chunked,
-    close: tokens.has('close') || (minor === 0 && !tokens.has('keep-alive')),
-    upgrade: tokens.has('upgrade') ? fields.upgradeHeader : undefined,
-    forwarded: joinKept(fields.kept, tokens),
     keepAliveMs: timeout ? Number(timeout[1]) * 1000 : undefined,
   };
 }
