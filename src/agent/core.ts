@@ -1,4 +1,5 @@
-import { loadEnvFile } from '../gates/env.js';
+import { baseEnvironment, loadEnvFile } from '../gates/env.js';
+import { redact, secretValues } from '../gates/redact.js';
 import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
@@ -7,8 +8,9 @@ import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '..
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
-import type { AgentStateFile } from './state-file.js';
-import { Supervisor } from './supervisor.js';
+import { loadReleaseEnv, saveReleaseEnv } from './release-env.js';
+import type { AgentStateFile, PersistedSpec } from './state-file.js';
+import { BootFailure, Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
 
@@ -39,7 +41,6 @@ export class AgentCore {
       logFile: (release, id) => instanceLogFile(paths, release, id),
       onChange: () => this.onChange(),
       drain: (ids, timeoutMs) => this.router.waitDrained(ids, timeoutMs),
-      baseEnv: withoutCcomVars(process.env),
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
@@ -113,11 +114,25 @@ export class AgentCore {
     return this.listener.url() as string;
   }
 
+  /**
+   * The spec's environment is saved with the release before anything starts: restarts, a
+   * restarted agent and a reboot run the instances with exactly what this deploy computed.
+   */
   async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
+    saveReleaseEnv(this.appDir, { release: spec.id, dir: spec.dir, env: spec.env, secretNames: spec.secretNames });
     const { env: _env, ...persisted } = spec;
     this.state.update({ specs: { ...this.state.get().specs, [spec.id]: persisted } });
-    const started = await this.supervisor.start(spec, count);
-    return started.map((i) => i.info());
+    try {
+      const started = await this.supervisor.start(spec, count);
+      return started.map((i) => i.info());
+    } catch (err) {
+      // A crashed instance's last log lines go to the deploying user and into history.
+      if (err instanceof BootFailure) {
+        const secrets = secretValues(spec.env, spec.secretNames);
+        throw new BootFailure(redact(err.message, secrets), redact(err.detail, secrets));
+      }
+      throw err;
+    }
   }
 
   stopInstances(ids: string[], drainTimeoutMs: number): Promise<void> {
@@ -186,23 +201,35 @@ export class AgentCore {
     this.state.update({ instances, specs });
   }
 
+  /** A release's spec as persisted, with the environment saved when its instances first started. */
   private loadSpec(release: string): ReleaseSpec | undefined {
     const spec = this.state.get().specs[release];
     if (!spec) return undefined;
-    let env: Record<string, string> = {};
+    try {
+      const saved = loadReleaseEnv(this.appDir, release);
+      if (saved) return { ...spec, env: saved.env, secretNames: saved.secretNames };
+    } catch (err) {
+      this.log(`the saved environment of ${release} is unreadable: ${(err as Error).message}`);
+    }
+    return this.legacySpec(spec);
+  }
+
+  /**
+   * An agent of an older ccom started this release and saved no environment: its env file is
+   * loaded again, with PATH/HOME/locale from this agent, until the next deploy ships one.
+   */
+  private legacySpec(spec: PersistedSpec): ReleaseSpec {
+    let fileVars: Record<string, string> = {};
     if (spec.envFile) {
       try {
-        env = loadEnvFile(this.appDir, { file: spec.envFile, required: [] }).vars;
+        fileVars = loadEnvFile(this.appDir, { file: spec.envFile, required: [] }).vars;
       } catch (err) {
-        this.log(`could not reload ${spec.envFile} for ${release}: ${(err as Error).message}`);
+        this.log(`could not reload ${spec.envFile} for ${spec.id}: ${(err as Error).message}`);
       }
     }
-    return { ...spec, env };
+    this.log(`release ${spec.id} has no saved environment (started by an older ccom): its instances get ${spec.envFile ?? 'no env file'} and the agent's PATH, HOME and locale`);
+    return { ...spec, env: { ...baseEnvironment(process.env), ...fileVars }, secretNames: spec.secretNames ?? Object.keys(fileVars) };
   }
-}
-
-function withoutCcomVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('CCOM_')));
 }
 
 /** Upstream ids are `<instance>:<port>` (a restart on a new port gets a fresh pool). */

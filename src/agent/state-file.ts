@@ -1,16 +1,22 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { readRegularFile } from '../gates/regular-file.js';
 import type { ConnectOptions, ReleaseSpec, TrafficGuard } from '../targets/types.js';
 
 /** What an agent must know after a restart (or a handover) to serve exactly as before. */
 export interface AgentState {
   weights: Record<string, number>;
   instances: Array<{ id: string; release: string; pid: number; port: number }>;
-  /** How to start each release again; never its environment values. */
-  specs: Record<string, Omit<ReleaseSpec, 'env'>>;
+  /**
+   * How to start each release again; never its environment values (those are in
+   * `.ccom/env/`). Specs saved by an older ccom have no `secretNames`.
+   */
+  specs: Record<string, PersistedSpec>;
   options: ConnectOptions | null;
   /** A deploy moving traffic right now: a restarted agent keeps watching its process. */
   lease: TrafficGuard | null;
 }
+
+export type PersistedSpec = Omit<ReleaseSpec, 'env' | 'secretNames'> & { secretNames?: string[] };
 
 const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null };
 
@@ -30,7 +36,8 @@ export class AgentStateFile {
   ) {
     this.state = { ...EMPTY };
     try {
-      this.written = readFileSync(file, 'utf8');
+      // A FIFO or device here must not hang the agent at boot: it is set aside like a corrupt file.
+      this.written = readRegularFile(file);
       this.state = { ...EMPTY, ...(JSON.parse(this.written) as Partial<AgentState>) };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

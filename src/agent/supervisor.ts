@@ -15,7 +15,6 @@ export interface SupervisorOptions {
   onChange(): void;
   /** Waits until the router has no in-flight requests on these upstreams (bounded). */
   drain(upstreamIds: string[], timeoutMs: number): Promise<boolean>;
-  baseEnv: NodeJS.ProcessEnv;
   log(message: string): void;
 }
 
@@ -135,8 +134,9 @@ export class Supervisor {
     return instance;
   }
 
+  /** The release's own environment and nothing of the agent's: the deploy that shipped it decided it. */
   private instanceEnv(spec: ReleaseSpec, id: string, port: number): NodeJS.ProcessEnv {
-    return { ...this.opts.baseEnv, ...spec.env, PORT: String(port), CCOM_RELEASE: spec.id, CCOM_INSTANCE: id };
+    return { ...spec.env, PORT: String(port), CCOM_RELEASE: spec.id, CCOM_INSTANCE: id };
   }
 
   private putInService(instance: Instance): void {

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { UserError } from '../errors.js';
+import { protectSecrets, secretValues } from './redact.js';
+import { NotRegularFile, readRegularFile } from './regular-file.js';
 
 /** The variables of an app's env file and the required names that are still missing. */
 export interface LoadedEnv {
@@ -15,7 +16,9 @@ export interface LoadedEnv {
 
 /**
  * Reads `env.file` (dotenv syntax, parsed by Node's `util.parseEnv`) from the app dir and checks
- * `env.required`. Values never appear in any message: only names and the file path do.
+ * `env.required`. Values never appear in any message: only names and the file path do. The
+ * values read (the file's and the required ones) are secrets from here on: command output this
+ * process shows or stores is redacted with them.
  */
 export function loadEnvFile(
   appDir: string,
@@ -26,22 +29,83 @@ export function loadEnvFile(
   let file: string | undefined;
   if (env.file !== undefined) {
     file = path.resolve(appDir, env.file);
-    let content: string;
-    try {
-      content = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
-      throw new UserError(`env file ${env.file} ${why} (looked at ${file})`, {
-        fix: `create ${env.file} with KEY=value lines (keep it out of git), or remove env.file from ccom.yaml`,
-      });
-    }
-    for (const [name, value] of Object.entries(parseEnv(content))) {
+    for (const [name, value] of Object.entries(parseEnv(readEnvFile(env.file, file)))) {
       if (value !== undefined) vars[name] = value;
     }
   }
+  protectSecrets(secretValues(vars, Object.keys(vars)));
+  protectSecrets(secretValues(processEnv, env.required));
   // An empty value counts as missing: a required variable set to "" is almost always a mistake.
   const isSet = (name: string): boolean => (vars[name] ?? processEnv[name] ?? '') !== '';
   const missing = env.required.filter((name) => !isSet(name));
   return file === undefined ? { vars, missing } : { vars, missing, file };
+}
+
+/**
+ * Learns the app's secrets before any command runs (gates run before the env step), so their
+ * output is redacted too. A file that cannot be read is reported by the env step, not here.
+ */
+export function protectAppSecrets(appDir: string, env: { file?: string; required: string[] }): void {
+  try {
+    loadEnvFile(appDir, env);
+  } catch {
+    protectSecrets(secretValues(process.env, env.required));
+  }
+}
+
+function readEnvFile(configured: string, file: string): string {
+  try {
+    return readRegularFile(file);
+  } catch (err) {
+    if (err instanceof NotRegularFile) {
+      throw new UserError(`env file ${configured} is ${err.kind}, not a regular file (looked at ${file})`, {
+        fix: `make ${file} a regular file of KEY=value lines (ccom never reads env files from pipes or devices), or change env.file in ccom.yaml`,
+      });
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+    throw new UserError(`env file ${configured} ${why} (looked at ${file})`, {
+      fix: `create ${configured} with KEY=value lines (keep it out of git), or remove env.file from ccom.yaml`,
+    });
+  }
+}
+
+/**
+ * Variables of the deploying shell every instance gets, so `start` finds its tools and speaks
+ * the user's locale and time zone. Nothing else of the shell reaches instances: a variable
+ * exported once in some terminal must not silently configure production.
+ */
+const BASE_NAMES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR'];
+
+export function baseEnvironment(shell: NodeJS.ProcessEnv): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [name, value] of Object.entries(shell)) {
+    if (value !== undefined && (BASE_NAMES.includes(name) || name.startsWith('LC_'))) base[name] = value;
+  }
+  return base;
+}
+
+/** The complete environment of a release's instances (ccom adds only PORT and CCOM_*). */
+export interface InstanceEnvironment {
+  env: Record<string, string>;
+  /** Names whose values are secrets (the env file's and the required ones): redacted from output. */
+  secretNames: string[];
+}
+
+/**
+ * Computed by the deploying CLI and shipped with the release's spec. Precedence, lowest first:
+ * the shell's base variables, then each `env.required` name the shell sets, then the env file.
+ * The file wins over the shell for a name in both: it is the deliberate production setting,
+ * where a shell variable may be a leftover export from local work.
+ */
+export function instanceEnvironment(fileVars: Record<string, string>, required: string[], shell: NodeJS.ProcessEnv): InstanceEnvironment {
+  const fromShell: Record<string, string> = {};
+  for (const name of required) {
+    const value = shell[name];
+    if (value !== undefined && value !== '') fromShell[name] = value;
+  }
+  return {
+    env: { ...baseEnvironment(shell), ...fromShell, ...fileVars },
+    secretNames: [...new Set([...Object.keys(fileVars), ...required])],
+  };
 }

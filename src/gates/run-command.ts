@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { redactKnown } from './redact.js';
 import { signalGroup, terminateGroup } from './process-group.js';
 
 /** What a finished (or timed-out) command left behind. */
@@ -9,7 +10,10 @@ export interface CommandResult {
   code: number | null;
   signal: string | null;
   timedOut: boolean;
-  /** stdout and stderr interleaved in arrival order; only the last 64 KiB are kept. */
+  /**
+   * stdout and stderr interleaved in arrival order; only the last 64 KiB are kept. The values of
+   * the app's secrets (env file, required variables) are replaced by `[redacted]`.
+   */
   output: string;
   durationMs: number;
 }
@@ -19,7 +23,7 @@ export interface RunCommandOptions {
   /** The complete environment of the command (like `spawn`); defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
   timeoutMs: number;
-  /** Called with every output chunk as it arrives (for live progress). */
+  /** Called with every output chunk as it arrives (for live progress), redacted chunk by chunk. */
   onOutput?: (chunk: string) => void;
 }
 
@@ -112,7 +116,7 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
       output += chunk;
       // Trim in big steps so long outputs stay linear.
       if (output.length > 2 * OUTPUT_LIMIT) output = output.slice(-OUTPUT_LIMIT);
-      opts.onOutput?.(chunk);
+      opts.onOutput?.(redactKnown(chunk));
     };
     child.stdout.setEncoding('utf8').on('data', onChunk);
     child.stderr.setEncoding('utf8').on('data', onChunk);
@@ -136,7 +140,7 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
       child.stderr.destroy();
       const { code, signal } = exit;
       void terminated.then(() =>
-        resolve({ code, signal, timedOut, output: output.slice(-OUTPUT_LIMIT), durationMs: Date.now() - started }),
+        resolve({ code, signal, timedOut, output: redactKnown(output).slice(-OUTPUT_LIMIT), durationMs: Date.now() - started }),
       );
     };
 

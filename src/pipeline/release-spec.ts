@@ -1,15 +1,29 @@
+import { resolve } from 'node:path';
+import { loadReleaseEnv } from '../agent/release-env.js';
 import type { Config } from '../config/types.js';
-import { loadEnvFile } from '../gates/env.js';
+import { instanceEnvironment, loadEnvFile } from '../gates/env.js';
+import { protectSecrets, secretValues } from '../gates/redact.js';
 import type { ReleaseRow } from '../store/index.js';
 import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
 
-/** What a release needs to run, from the config it was deployed with. */
-export function specFor(id: string, dir: string, config: Config, env: Record<string, string>, envFile?: string): ReleaseSpec {
+/**
+ * What a release needs to run, from the config it was deployed with. `fileVars` are the env
+ * file's variables; the instance environment is computed here, in the deploying CLI, from them
+ * and this shell (see instanceEnvironment), and travels with the spec: the target runs instances
+ * with exactly that, whoever started it and whenever they restart.
+ */
+export function specFor(id: string, dir: string, config: Config, fileVars: Record<string, string>, envFile?: string): ReleaseSpec {
+  const { env, secretNames } = instanceEnvironment(fileVars, config.env.required, process.env);
+  return specWith(id, dir, config, env, secretNames, envFile);
+}
+
+function specWith(id: string, dir: string, config: Config, env: Record<string, string>, secretNames: string[], envFile?: string): ReleaseSpec {
   return {
     id,
     dir,
     start: config.start,
     env,
+    secretNames,
     envFile,
     health: { ...config.health },
     stopTimeoutMs: config.stopTimeoutMs,
@@ -28,17 +42,41 @@ export function connectOptions(config: Config): ConnectOptions {
   };
 }
 
-/** Rebuilds the spec of a stored release (for rollback): its own config, today's env file. */
-export function specForStored(appDir: string, row: ReleaseRow): { spec: ReleaseSpec; config: Config } {
+/**
+ * Rebuilds the spec of a stored release (for rollback): its own config and the environment it
+ * ran with, as saved when its instances first started. A release started by an older ccom has
+ * none saved: it gets today's env file and this shell, and `warning` names the required
+ * variables that are then missing (it starts without them; the app may fail its health check).
+ */
+export function specForStored(appDir: string, row: ReleaseRow): { spec: ReleaseSpec; config: Config; warning?: string } {
   const config = JSON.parse(row.configJson) as Config;
-  let env: Record<string, string> = {};
-  let envFile: string | undefined;
-  try {
-    const loaded = loadEnvFile(appDir, { ...config.env, required: [] });
-    env = loaded.vars;
-    envFile = loaded.file;
-  } catch {
-    /* the env file is gone: the release starts with the process environment only */
+  const envFile = config.env.file === undefined ? undefined : resolve(appDir, config.env.file);
+  const saved = savedEnv(appDir, row.id);
+  if (saved) {
+    protectSecrets(secretValues(saved.env, saved.secretNames));
+    return { spec: specWith(row.id, row.dir, config, saved.env, saved.secretNames, envFile), config };
   }
-  return { spec: specFor(row.id, row.dir, config, env, envFile), config };
+  let fileVars: Record<string, string> = {};
+  let missing = config.env.required;
+  try {
+    const loaded = loadEnvFile(appDir, config.env);
+    fileVars = loaded.vars;
+    missing = loaded.missing;
+  } catch {
+    /* the env file is gone or unreadable: only the shell's variables remain */
+  }
+  const spec = specFor(row.id, row.dir, config, fileVars, envFile);
+  if (missing.length === 0) return { spec, config };
+  const names = missing.join(', ');
+  const warning = `release ${row.id} has no saved environment (an older ccom deployed it), so it starts with today's ${config.env.file ?? 'environment'}; required ${names} ${missing.length > 1 ? 'are' : 'is'} set in neither it nor this shell: export ${missing.length > 1 ? 'them' : 'it'} and roll back again if the app needs ${missing.length > 1 ? 'them' : 'it'}`;
+  return { spec, config, warning };
+}
+
+function savedEnv(appDir: string, release: string): ReturnType<typeof loadReleaseEnv> {
+  try {
+    return loadReleaseEnv(appDir, release);
+  } catch {
+    // Unreadable (not a regular file, corrupt): treated like a release that never had one.
+    return undefined;
+  }
 }

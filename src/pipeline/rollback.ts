@@ -54,7 +54,8 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
       if (!check.ok) throw new Blocked(`release ${wanted.id} was modified since it was built`, { detail: check.problems.slice(0, 10).join('\n'), fix: 'deploy that version again to get a clean release' });
       step.message(`files match ${wanted.digest.slice(0, 19)}…`);
     });
-    const { spec, config: releaseConfig } = specForStored(opts.appDir, wanted);
+    const { spec, config: releaseConfig, warning } = specForStored(opts.appDir, wanted);
+    if (warning) opts.emit({ type: 'info', message: `⚠ ${warning}` });
     await steps.must('agent', () => target.connect(connectOptions(config)));
     const running = (await target.status()).instances;
     changed = true;

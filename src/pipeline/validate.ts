@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, Gate } from '../config/types.js';
-import { loadEnvFile } from '../gates/env.js';
+import { loadEnvFile, protectAppSecrets } from '../gates/env.js';
 import { assembleRelease } from '../gates/release.js';
 import { runCommand, tailLines } from '../gates/run-command.js';
 import { formatMs } from '../report/human.js';
@@ -37,6 +37,7 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
       fix: 'add backup.run and backup.restore to ccom.yaml (e.g. cp data/app.db "$CCOM_BACKUP_DIR/")',
     });
   }
+  protectAppSecrets(appDir, config.env);
   for (const gate of config.gates) {
     await steps.run(`gate:${gate.name}`, (step) => runGate(appDir, gate).then((m) => step.message(m)), { required: gate.required });
   }

@@ -14,9 +14,16 @@ export interface ReleaseSpec {
   /** The release's immutable directory (meaning is target-specific). */
   dir: string;
   start: string;
-  /** Variables from the env file and required process variables; never persisted. */
+  /**
+   * The instances' whole environment but PORT and CCOM_*, computed by the deploying CLI (the
+   * shell's PATH/HOME/locale, required variables from the shell, the env file). The target
+   * keeps it with the release, readable by the user only, and starts and restarts instances
+   * with it alone; it is never in history, logs, `--json` or webhooks.
+   */
   env: Record<string, string>;
-  /** Where `env` came from, so a restarted agent can load it again (values are never persisted). */
+  /** Names in `env` whose values are secrets: redacted from any output shown for the release. */
+  secretNames: string[];
+  /** The env file, for a spec saved by an older ccom that kept no environment: loaded again then. */
   envFile?: string;
   health: HealthSpec;
   stopTimeoutMs: number;
