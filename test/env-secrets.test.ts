@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadEnvFile } from '../src/gates/env.js';
+import { instanceEnvironment, loadEnvFile } from '../src/gates/env.js';
 import { protectSecrets } from '../src/gates/redact.js';
 import { runCommand } from '../src/gates/run-command.js';
 import { UserError } from '../src/errors.js';
@@ -195,6 +195,28 @@ test('an env file that is a directory or a device is refused with its path', () 
   } finally {
     rmSync(app.dir, { recursive: true, force: true });
   }
+});
+
+test('an agent state file that is a FIFO is set aside at once instead of hanging the agent', () => {
+  const app = fixtureApp();
+  try {
+    const file = join(app.dir, 'agent-state.json');
+    execFileSync('mkfifo', [file]);
+    const script = `import { AgentStateFile } from ${JSON.stringify(new URL('../src/agent/state-file.ts', import.meta.url).href)};
+new AgentStateFile(${JSON.stringify(file)}, (m) => console.log(m));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    assert.equal(run.signal, null, 'reading the state hung');
+    assert.match(run.stdout, /is a FIFO \(named pipe\), not a regular file.*kept as .*\.broken, starting empty/);
+  } finally {
+    rmSync(app.dir, { recursive: true, force: true });
+  }
+});
+
+test('instance environment: the shell base and required names from the shell, the env file winning, nothing else', () => {
+  const shell = { PATH: '/bin', HOME: '/home/x', LC_TIME: 'C', DBPASS: 'from-shell', TOKEN: 'shell-token', OTHER: 'x', EMPTY: '' };
+  const { env, secretNames } = instanceEnvironment({ TOKEN: 'file-token', PATH: '/opt/bin' }, ['DBPASS', 'TOKEN', 'EMPTY'], shell);
+  assert.deepEqual(env, { PATH: '/opt/bin', HOME: '/home/x', LC_TIME: 'C', DBPASS: 'from-shell', TOKEN: 'file-token' });
+  assert.deepEqual(secretNames.sort(), ['DBPASS', 'EMPTY', 'PATH', 'TOKEN']);
 });
 
 test('command output never shows a known secret', async () => {
