@@ -1,5 +1,3 @@
-import { baseEnvironment, loadEnvFile } from '../gates/env.js';
-import { redact, secretValues } from '../gates/redact.js';
 import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
@@ -8,9 +6,10 @@ import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '..
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
-import { loadReleaseEnv, saveReleaseEnv } from './release-env.js';
-import type { AgentStateFile, PersistedSpec } from './state-file.js';
-import { BootFailure, Supervisor } from './supervisor.js';
+import { saveReleaseEnv } from './release-env.js';
+import { redactedFailure, withSavedEnv } from './spec-env.js';
+import type { AgentStateFile } from './state-file.js';
+import { Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
 
@@ -127,11 +126,7 @@ export class AgentCore {
       return started.map((i) => i.info());
     } catch (err) {
       // A crashed instance's last log lines go to the deploying user and into history.
-      if (err instanceof BootFailure) {
-        const secrets = secretValues(spec.env, spec.secretNames);
-        throw new BootFailure(redact(err.message, secrets), redact(err.detail, secrets));
-      }
-      throw err;
+      throw redactedFailure(err, spec);
     }
   }
 
@@ -201,34 +196,9 @@ export class AgentCore {
     this.state.update({ instances, specs });
   }
 
-  /** A release's spec as persisted, with the environment saved when its instances first started. */
   private loadSpec(release: string): ReleaseSpec | undefined {
     const spec = this.state.get().specs[release];
-    if (!spec) return undefined;
-    try {
-      const saved = loadReleaseEnv(this.appDir, release);
-      if (saved) return { ...spec, env: saved.env, secretNames: saved.secretNames };
-    } catch (err) {
-      this.log(`the saved environment of ${release} is unreadable: ${(err as Error).message}`);
-    }
-    return this.legacySpec(spec);
-  }
-
-  /**
-   * An agent of an older ccom started this release and saved no environment: its env file is
-   * loaded again, with PATH/HOME/locale from this agent, until the next deploy ships one.
-   */
-  private legacySpec(spec: PersistedSpec): ReleaseSpec {
-    let fileVars: Record<string, string> = {};
-    if (spec.envFile) {
-      try {
-        fileVars = loadEnvFile(this.appDir, { file: spec.envFile, required: [] }).vars;
-      } catch (err) {
-        this.log(`could not reload ${spec.envFile} for ${spec.id}: ${(err as Error).message}`);
-      }
-    }
-    this.log(`release ${spec.id} has no saved environment (started by an older ccom): its instances get ${spec.envFile ?? 'no env file'} and the agent's PATH, HOME and locale`);
-    return { ...spec, env: { ...baseEnvironment(process.env), ...fileVars }, secretNames: spec.secretNames ?? Object.keys(fileVars) };
+    return spec && withSavedEnv(this.appDir, spec, this.log);
   }
 }
 
