@@ -1,4 +1,5 @@
 import { probeHealth } from './health-probe.js';
+import { healthIntervalMs } from './health-watch.js';
 import type { Instance } from './instance.js';
 import { tailFile } from './log-tail.js';
 
@@ -21,7 +22,8 @@ export function stoppedMeanwhile(instance: Instance): boolean {
  * held up by the check interval.
  */
 export async function waitHealthy(instance: Instance, cancel: { cancelled: boolean }): Promise<void> {
-  const { path, timeoutMs, intervalMs } = instance.spec.health;
+  const { path, timeoutMs } = instance.spec.health;
+  const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
   const deadline = Date.now() + timeoutMs;
   let exit: string | undefined;
   void instance.handle.exited.then((how) => (exit = how));
@@ -52,6 +54,8 @@ export async function waitHealthy(instance: Instance, cancel: { cancelled: boole
 
 function bootFailure(instance: Instance, what: string): BootFailure {
   const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
+  // What the app wrote last may still wait in its log pipe.
+  instance.log.drain();
   return new BootFailure(message, tailFile(instance.logFile, 20));
 }
 

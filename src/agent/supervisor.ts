@@ -1,13 +1,16 @@
 export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { asUserError, messageOf, UserError } from '../errors.js';
 import type { ReleaseSpec } from '../targets/types.js';
 import { BootFailure, stoppedMeanwhile, waitHealthy } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
-import { checkInService } from './health-watch.js';
+import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
+import { InstanceLog } from './instance-log.js';
 import { findInstancePort, portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
-import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
+import { checkMemoryBeforeTraffic, memoryRestartDelayMs } from './memory-check.js';
+import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
 export interface SupervisorOptions {
   logFile(release: string, instanceId: string): string;
@@ -42,21 +45,26 @@ export class Supervisor {
     return this.instances.get(id);
   }
 
-  /** Starts `count` instances and resolves when all are healthy; on any failure stops them all. */
+  /**
+   * Starts `count` instances and resolves when all are healthy and within limits.memory. On
+   * any failure, a full disk included, every instance it started is stopped before it throws:
+   * a failed start leaves nothing running.
+   */
   async start(spec: ReleaseSpec, count: number): Promise<Instance[]> {
     const started: Instance[] = [];
     const cancel = { cancelled: false };
     try {
       for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
-      this.opts.onChange();
       await Promise.all(started.map((instance, i) => this.waitBooted(instance, cancel, (next) => (started[i] = next))));
+      await checkMemoryBeforeTraffic(started, () => started.some(stoppedMeanwhile));
+      for (const instance of started) this.putInService(instance);
+      this.opts.onChange();
     } catch (err) {
       cancel.cancelled = true;
       await Promise.all(started.map((instance) => this.stopOne(instance, 0)));
-      throw err;
+      this.changed();
+      throw asUserError(err);
     }
-    for (const instance of started) this.putInService(instance);
-    this.opts.onChange();
     return started;
   }
 
@@ -80,7 +88,8 @@ export class Supervisor {
   /** Re-adopts an instance a previous agent started; one that is gone is started again. */
   async adopt(row: { id: string; pid: number; port: number }, spec: ReleaseSpec, restartIfGone: boolean): Promise<void> {
     if (pidAlive(row.pid) && isOurInstance(row.pid, row.id)) {
-      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+      // The FIFO holds whatever the instance wrote while no agent read it.
+      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.openLog(spec.id, row.id));
       this.instances.set(row.id, instance);
       const probe = await probeHealth(row.port, spec.health.path, 2000);
       instance.state = probe.ok ? 'healthy' : 'unhealthy';
@@ -91,10 +100,10 @@ export class Supervisor {
     }
     if (!restartIfGone) return;
     this.opts.log(`instance ${row.id} of ${spec.id} was gone after the agent restarted; starting it again`);
-    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.openLog(spec.id, row.id));
     instance.inService = true;
     this.instances.set(row.id, instance);
-    void this.restart(instance, 'gone after agent restart');
+    this.restart(instance, 'gone after agent restart');
   }
 
   close(): void {
@@ -128,11 +137,37 @@ export class Supervisor {
 
   private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
     const port = await findInstancePort('127.0.0.1');
-    const logFile = this.opts.logFile(spec.id, id);
-    const handle = spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), logFile });
-    const instance = new Instance(id, spec, port, handle, logFile);
+    const log = this.openLog(spec.id, id);
+    let handle: ProcessHandle;
+    try {
+      handle = this.spawn(spec, id, port, log);
+    } catch (err) {
+      log.close();
+      if (err instanceof StartFailure) throw new UserError(`instance ${id} of release ${spec.id} could not start: ${err.message}`, { fix: err.fix });
+      throw err;
+    }
+    const instance = new Instance(id, spec, port, handle, log);
     this.instances.set(id, instance);
+    // Recorded at once: an agent that dies now must not leave a process nobody knows of.
+    this.opts.onChange();
     return instance;
+  }
+
+  private spawn(spec: ReleaseSpec, id: string, port: number, log: InstanceLog): ProcessHandle {
+    return spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), output: log.writerFd });
+  }
+
+  private openLog(release: string, id: string): InstanceLog {
+    return new InstanceLog(this.opts.logFile(release, id), this.opts.log);
+  }
+
+  /** Persists a change where failing to (a full disk) must not stop the work under way. */
+  private changed(): void {
+    try {
+      this.opts.onChange();
+    } catch (err) {
+      this.opts.log(`could not save the agent state: ${messageOf(err)}`);
+    }
   }
 
   private instanceEnv(spec: ReleaseSpec, id: string, port: number): NodeJS.ProcessEnv {
@@ -151,64 +186,70 @@ export class Supervisor {
     // Exits we cause ourselves (stop, or the stop inside a restart) are not crashes.
     if (instance.state === 'stopping' || instance.state === 'stopped' || instance.restartInProgress) return;
     this.opts.log(`instance ${instance.id} (pid ${pid}) ${how}; restarting`);
-    void this.restart(instance, how);
+    this.restart(instance, how);
   }
 
   private scheduleHealth(instance: Instance): void {
     this.clearTimer(instance.id);
-    const { intervalMs } = instance.spec.health;
-    const timer = setInterval(async () => {
-      const action = await checkInService(instance, FAILURES_BEFORE_UNHEALTHY);
-      if (action.kind === 'restart') void this.restart(instance, action.why);
-      if (action.kind === 'changed') {
-        if (action.log) this.opts.log(action.log);
-        this.opts.onChange();
-      }
+    const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
+    const timer = setInterval(() => {
+      void checkInService(instance, FAILURES_BEFORE_UNHEALTHY).then((action) => {
+        if (action.kind === 'restart') this.restart(instance, action.why, action.memory);
+        if (action.kind === 'changed') {
+          if (action.log) this.opts.log(action.log);
+          this.changed();
+        }
+      });
     }, intervalMs);
     timer.unref();
     this.timers.set(instance.id, timer);
   }
 
-  /** Replaces the process of an instance in service, retrying with exponential backoff. */
-  private async restart(instance: Instance, why: string): Promise<void> {
+  /**
+   * Replaces the process of an instance in service, retrying with exponential backoff. Never
+   * throws: whatever goes wrong is logged, and the agent keeps serving the other instances.
+   */
+  private restart(instance: Instance, why: string, forMemory = false): void {
     // One restart at a time per instance: two would each spawn a process and orphan one.
     if (instance.restartInProgress) return;
     instance.restartInProgress = true;
-    try {
-      await this.restartLoop(instance, why);
-    } finally {
-      instance.restartInProgress = false;
+    const firstDelayMs = forMemory ? memoryRestartDelayMs(instance) : 100;
+    if (forMemory && firstDelayMs > 0) {
+      this.opts.log(`instance ${instance.id} went over limits.memory ${instance.memoryStreak} times in a row; waiting ${firstDelayMs / 1000}s before starting it again (raise limits.memory if the app needs more)`);
     }
+    this.restartLoop(instance, why, firstDelayMs)
+      .catch((err: Error) => this.opts.log(`restart of ${instance.id} stopped: ${err.stack ?? err.message}`))
+      .finally(() => (instance.restartInProgress = false));
   }
 
-  private async restartLoop(instance: Instance, why: string): Promise<void> {
+  private async restartLoop(instance: Instance, why: string, firstDelayMs: number): Promise<void> {
     this.clearTimer(instance.id);
     instance.state = 'restarting';
-    this.opts.onChange();
+    this.changed();
     // A process that still answers (over its memory limit, failing health) finishes what it
     // has in flight before it is stopped; a crashed one has nothing left to drain.
     if (instance.handle.alive()) await this.opts.drain([instance.upstreamId], instance.spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
     await instance.handle.stop(instance.spec.stopTimeoutMs);
     for (let attempt = 0; !this.closed && this.instances.has(instance.id); attempt++) {
-      const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);
-      await sleep(backoff);
+      await sleep(attempt === 0 ? firstDelayMs : Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS));
       if (this.closed || instance.state !== 'restarting') return;
       const port = await findInstancePort('127.0.0.1');
       // A stop may have come while the port was being found: then nothing must be spawned.
       if (this.closed || instance.state !== 'restarting') return;
+      try {
+        instance.handle = this.spawn(instance.spec, instance.id, port, instance.log);
+      } catch (err) {
+        if (err instanceof StartFailure && !existsSync(instance.spec.dir)) return this.markFailed(instance, err);
+        this.opts.log(`restart of ${instance.id} could not start a process: ${messageOf(err)}; trying again`);
+        continue;
+      }
       instance.port = port;
-      instance.handle = spawnInstance({
-        command: instance.spec.start,
-        cwd: instance.spec.dir,
-        env: this.instanceEnv(instance.spec, instance.id, instance.port),
-        logFile: instance.logFile,
-      });
       instance.restarts++;
       try {
         await waitHealthy(instance, { cancelled: false });
         this.opts.log(`instance ${instance.id} restarted after: ${why}`);
         this.putInService(instance);
-        this.opts.onChange();
+        this.changed();
         return;
       } catch (err) {
         if (stoppedMeanwhile(instance)) return;
@@ -219,10 +260,22 @@ export class Supervisor {
     }
   }
 
+  /**
+   * The release directory is gone (pruned to free disk space): no retry can bring the instance
+   * back, so it stays out of the pool, marked failed with the fix, and the others serve on.
+   */
+  private markFailed(instance: Instance, err: StartFailure): void {
+    instance.state = 'failed';
+    instance.problem = `cannot be started again: ${err.message}; fix: ${err.fix}`;
+    this.opts.log(`instance ${instance.id} of release ${instance.spec.id} ${instance.problem}`);
+    this.changed();
+  }
+
   private async stopOne(instance: Instance, graceMs: number): Promise<void> {
     this.clearTimer(instance.id);
     instance.state = 'stopping';
     await instance.handle.stop(graceMs);
+    instance.log.close();
     instance.state = 'stopped';
     this.instances.delete(instance.id);
   }
