@@ -3,7 +3,7 @@ import type { Instance } from './instance.js';
 import { procStats } from './proc-stats.js';
 
 /** No app runs in less: a smaller limits.memory can only restart instances over and over. */
-export const MIN_MEMORY_LIMIT_BYTES = 16 * 1024 * 1024;
+export const MIN_MEMORY_LIMIT_BYTES = 16e6;
 /** How long new, healthy instances are measured before they may take traffic. */
 const WINDOW_MS = 1000;
 const EVERY_MS = 100;
@@ -22,17 +22,16 @@ export async function checkMemoryBeforeTraffic(instances: Instance[], cancelled:
   const limit = instances[0]?.spec.memoryLimit;
   if (!limit) return;
   if (limit < MIN_MEMORY_LIMIT_BYTES) {
-    throw new UserError(`limits.memory of ${limit} bytes is below the minimum of ${mb(MIN_MEMORY_LIMIT_BYTES)}: every instance would be restarted for memory at once`, {
-      fix: `set limits.memory above what the app uses (at least ${mb(MIN_MEMORY_LIMIT_BYTES)}), e.g. 256MB`,
-    });
+    const fix = `set limits.memory above what the app uses (at least ${mb(MIN_MEMORY_LIMIT_BYTES)}), e.g. 256MB`;
+    throw new UserError(`limits.memory of ${limit} bytes is below the minimum of ${mb(MIN_MEMORY_LIMIT_BYTES)}, so every instance would be restarted for memory at once: ${fix}`, { fix });
   }
   for (let waited = 0; waited <= WINDOW_MS && !cancelled(); waited += EVERY_MS) {
     for (const instance of instances) {
       const rss = procStats(instance.handle.pid)?.rssBytes;
       if (rss !== undefined && rss > limit) {
-        throw new UserError(`instance ${instance.id} of release ${instance.spec.id} uses ${mb(rss)} of memory, above limits.memory of ${mb(limit)}: it would be restarted for memory again and again`, {
-          fix: `raise limits.memory above the app's use (${mb(rss)} measured right after boot, more under load), or make the app use less`,
-        });
+        // The fix is part of the message: a failed start is reported with its reason.
+        const fix = `raise limits.memory above the app's use (${mb(rss)} right after boot, more under load), or make the app use less`;
+        throw new UserError(`instance ${instance.id} of release ${instance.spec.id} uses ${mb(rss)} of memory, above limits.memory of ${mb(limit)}, so it would be restarted for memory again and again: ${fix}`, { fix });
       }
     }
     await new Promise((resolve) => setTimeout(resolve, EVERY_MS));
