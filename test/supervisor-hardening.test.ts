@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fixtureApp } from './helpers/fixture-app.js';
@@ -59,14 +60,22 @@ test('a live release whose directory is gone: the killed instance is marked fail
   }
 });
 
-/** An app that, `hogAfterMs` after it listens (never, if absent), holds ~120 MB resident for good. */
-function hogSource(version: string, hogAfterMs?: number): string {
+/**
+ * A real app: `/` answers `ok <version>`. With `hogAfterMs` it holds ~120 MB resident that long
+ * after it listens; with `logEachRequest` it writes a line to stdout for every request.
+ */
+function appSource(version: string, opts: { hogAfterMs?: number; logEachRequest?: boolean }): string {
   return `
 const http = require('node:http');
 const held = [];
-const server = http.createServer((req, res) => { res.writeHead(200); res.end(req.url === '/healthz' ? 'ok' : 'ok ${version}'); });
+const server = http.createServer((req, res) => {
+  ${opts.logEachRequest ? "if (req.url !== '/healthz') console.log('served ' + req.url + ' ' + 'x'.repeat(200));" : ''}
+  res.writeHead(200);
+  res.end(req.url === '/healthz' ? 'ok' : 'ok ${version}');
+});
 server.listen(Number(process.env.PORT), '127.0.0.1', () => {
-  ${hogAfterMs === undefined ? '' : `setTimeout(() => { for (let i = 0; i < 12; i++) held.push(Buffer.alloc(10e6, i + 1)); }, ${hogAfterMs});`}
+  console.log('listening on', process.env.PORT);
+  ${opts.hogAfterMs === undefined ? '' : `setTimeout(() => { for (let i = 0; i < 12; i++) held.push(Buffer.alloc(10e6, i + 1)); }, ${opts.hogAfterMs});`}
 });
 process.on('SIGTERM', () => process.exit(0));
 `;
@@ -102,7 +111,7 @@ test('an instance that keeps going over limits.memory is restarted with a growin
   const app = fixtureApp('v1');
   try {
     // It fits at boot (the deploy's check passes), then outgrows the limit every time, 1.5 s in.
-    writeFileSync(join(app.dir, 'server.js'), hogSource('v1', 1500));
+    writeFileSync(join(app.dir, 'server.js'), appSource('v1', { hogAfterMs: 1500 }));
     writeFileSync(join(app.dir, 'ccom.yaml'), `${readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace('instances: 2', 'instances: 1')}limits:\n  memory: 80MB\n`);
     const run = await runCcom(['deploy', '-C', app.dir, '--json']);
     assert.equal(run.code, 0, run.stderr);
@@ -112,6 +121,78 @@ test('an instance that keeps going over limits.memory is restarted with a growin
     assert.match(log, /went over limits\.memory 2 times in a row; waiting 1s before starting it again \(raise limits\.memory/);
     assert.ok(log.indexOf('waiting 1s') < log.indexOf('waiting 2s'));
   } finally {
+    await app.cleanup();
+  }
+});
+
+/** Fills the file system holding `dir` to the last byte. */
+function fill(dir: string): void {
+  const file = join(dir, 'filler');
+  for (const size of [64 * 1024 * 1024, 4096, 1]) {
+    try {
+      for (;;) appendFileSync(file, Buffer.alloc(size));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    }
+  }
+}
+
+test('a full disk under the logs: the app keeps serving, its lines are dropped (and counted) until there is space again', { timeout: 120_000 }, async () => {
+  const app = fixtureApp('v1');
+  const logs = join(app.dir, '.ccom', 'logs');
+  let mounted = false;
+  try {
+    const first = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const { url } = first.json.deployment;
+    // From now on new instances log onto a 1 MB file system (the agent's own log stays where it was).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', logs]);
+    mounted = true;
+    writeFileSync(join(app.dir, 'server.js'), appSource('v2', { logEachRequest: true }));
+    const second = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const v2 = second.json.deployment.release;
+    fill(logs);
+    const statuses = new Map<string, number>();
+    for (let n = 0; n < 300; n++) {
+      const res = await get(`${url}/page-${n}`).catch((err: Error) => ({ status: 0, body: String(err.cause ?? err) }));
+      const key = `${res.status} ${res.body}`;
+      statuses.set(key, (statuses.get(key) ?? 0) + 1);
+    }
+    assert.deepEqual([...statuses], [['200 ok v2', 300]], 'every request during the full disk was served');
+    const s = await status(app.dir);
+    assert.deepEqual(s.releases[0].instances.map((i: { restarts: number }) => i.restarts), [0, 0], 'no instance died');
+    const agentLog = readFileSync(`/proc/${s.agent.pid}/fd/1`, 'utf8');
+    assert.match(agentLog, /no space left on device.*dropping the instance's log lines until it can/i);
+    // Space again: lines are written again, and `ccom logs` shows them.
+    rmSync(join(logs, 'filler'));
+    await get(`${url}/after-space-freed`);
+    await until('the log line after space was freed', 10_000, async () => {
+      const r = await runCcom(['logs', '-C', app.dir, '--release', v2, '--lines', '5']);
+      return r.stdout.includes('served /after-space-freed') ? true : undefined;
+    });
+    assert.match(readFileSync(`/proc/${s.agent.pid}/fd/1`, 'utf8'), /is written again; \d+ line\(s\) were dropped meanwhile/);
+  } finally {
+    await runCcom(['down', '-C', app.dir]);
+    if (mounted) execFileSync('umount', ['-l', logs]);
+    await app.cleanup();
+  }
+});
+
+test('a full disk under the state: commands say the disk is full, not that the history may be corrupt', { timeout: 60_000 }, async () => {
+  const app = fixtureApp('v1');
+  const state = join(app.dir, '.ccom');
+  mkdirSync(state, { mode: 0o700 });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state]);
+  try {
+    fill(state);
+    const r = await runCcom(['releases', '-C', app.dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /Cannot open ccom's state database .*: the disk is full; nothing is corrupt/);
+    assert.match(r.stderr, /Free disk space on the file system of /);
+    assert.doesNotMatch(r.stderr, /corrupt, move|move .* aside/);
+  } finally {
+    execFileSync('umount', ['-l', state]);
     await app.cleanup();
   }
 });
