@@ -62,11 +62,13 @@ test('a live release whose directory is gone: the killed instance is marked fail
 
 /**
  * A real app: `/` answers `ok <version>`. With `hogAfterMs` it holds ~120 MB resident that long
- * after it listens; with `logEachRequest` it writes a line to stdout for every request.
+ * after it listens; with `logEachRequest` it writes a line to stdout for every request; with
+ * `tickEveryMs` it writes numbered lines on its own.
  */
-function appSource(version: string, opts: { hogAfterMs?: number; logEachRequest?: boolean }): string {
+function appSource(version: string, opts: { hogAfterMs?: number; logEachRequest?: boolean; tickEveryMs?: number }): string {
   return `
 const http = require('node:http');
+${opts.tickEveryMs ? `let tick = 0; setInterval(() => console.log('tick ' + ++tick), ${opts.tickEveryMs});` : ''}
 const held = [];
 const server = http.createServer((req, res) => {
   ${opts.logEachRequest ? "if (req.url !== '/healthz') console.log('served ' + req.url + ' ' + 'x'.repeat(200));" : ''}
@@ -193,6 +195,34 @@ test('a full disk under the state: commands say the disk is full, not that the h
     assert.doesNotMatch(r.stderr, /corrupt, move|move .* aside/);
   } finally {
     execFileSync('umount', ['-l', state]);
+    await app.cleanup();
+  }
+});
+
+test('instance output written while the agent is killed with -9 waits in its pipe and reaches the log, in order, nothing lost', { timeout: 90_000 }, async () => {
+  const app = fixtureApp('v1');
+  try {
+    writeFileSync(join(app.dir, 'server.js'), appSource('v1', { tickEveryMs: 10 }));
+    writeFileSync(join(app.dir, 'ccom.yaml'), readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace('instances: 2', 'instances: 1'));
+    const run = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const before = await status(app.dir);
+    const instance = before.releases[0].instances[0];
+    const logFile = join(app.dir, '.ccom', 'logs', run.json.deployment.release, `${instance.id}.log`);
+    const ticks = () => [...readFileSync(logFile, 'utf8').matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
+    process.kill(before.agent.pid, 'SIGKILL');
+    const atKill = ticks().length;
+    const after = await until('the agent started again', 20_000, async () => {
+      const s = await status(app.dir);
+      return s.agent.pid !== before.agent.pid ? s : undefined;
+    });
+    assert.equal(after.releases[0].instances[0].pid, instance.pid, 'the instance lived through it (no EPIPE) and was adopted');
+    const seen = await until('ticks written after the restart', 20_000, async () => {
+      const t = ticks();
+      return t.length > atKill + 50 ? t : undefined;
+    });
+    assert.deepEqual(seen, seen.map((_, i) => i + 1), 'every line, in order, none lost or doubled');
+  } finally {
     await app.cleanup();
   }
 });
