@@ -226,3 +226,34 @@ test('instance output written while the agent is killed with -9 waits in its pip
     await app.cleanup();
   }
 });
+
+test('health.interval 0 does not become a 1 ms health-check loop: the agent checks at most every 100 ms', { timeout: 90_000 }, async () => {
+  const app = fixtureApp('v1');
+  try {
+    // The app counts the health checks it receives.
+    writeFileSync(join(app.dir, 'server.js'), `
+const http = require('node:http');
+let checks = 0;
+http.createServer((req, res) => {
+  if (req.url === '/healthz') checks++;
+  res.writeHead(200);
+  res.end(req.url === '/checks' ? String(checks) : 'ok v1');
+}).listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`);
+    writeFileSync(join(app.dir, 'ccom.yaml'), readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace('instances: 2', 'instances: 1').replace('interval: 200ms', 'interval: 0'));
+    const run = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const { url } = run.json.deployment;
+    const count = async () => Number((await get(`${url}/checks`)).body);
+    const first = await count();
+    const startedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    const checks = (await count()) - first;
+    const elapsed = Date.now() - startedAt;
+    // An upper bound on a count, not a timing: a busy machine can only make it smaller.
+    assert.ok(checks <= elapsed / 100 + 2, `${checks} health checks in ${elapsed} ms`);
+  } finally {
+    await app.cleanup();
+  }
+});

@@ -75,10 +75,12 @@ export class Supervisor {
       instance.state = 'stopping';
       this.clearTimer(instance.id);
     }
-    this.opts.onChange();
+    // A stop must happen even when the state cannot be saved (a full disk): a stale entry
+    // names a pid that is gone, which the next agent recognises and skips.
+    this.changed();
     await this.opts.drain(targets.map((i) => i.upstreamId), drainTimeoutMs);
     await Promise.all(targets.map((instance) => this.stopOne(instance, instance.spec.stopTimeoutMs)));
-    this.opts.onChange();
+    this.changed();
   }
 
   async stopAll(): Promise<void> {
