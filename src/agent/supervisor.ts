@@ -1,15 +1,15 @@
 export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync } from 'node:fs';
 import { asUserError, messageOf, UserError } from '../errors.js';
 import type { ReleaseSpec } from '../targets/types.js';
-import { BootFailure, stoppedMeanwhile, waitHealthy } from './boot-wait.js';
+import { stoppedMeanwhile, waitBooted, type BootHost } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
 import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
 import { InstanceLog } from './instance-log.js';
-import { findInstancePort, portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
-import { checkMemoryBeforeTraffic, memoryRestartDelayMs } from './memory-check.js';
+import { findInstancePort } from './instance-port.js';
+import { checkMemoryBeforeTraffic } from './memory-check.js';
+import { restartInstance, type RestartHost } from './restart.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
 export interface SupervisorOptions {
@@ -24,16 +24,27 @@ export interface SupervisorOptions {
 
 /** Failed health checks in a row before an instance in service is taken out of the pool. */
 const FAILURES_BEFORE_UNHEALTHY = 3;
-const MAX_BACKOFF_MS = 30_000;
-const DEFAULT_DRAIN_MS = 30_000;
-/** Boots of one instance whose port was taken before the app could listen on it. */
-const PORT_ATTEMPTS = 3;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
   private readonly instances = new Map<string, Instance>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private readonly restartHost: RestartHost = {
+    keeps: (instance) => !this.closed && this.instances.has(instance.id),
+    spawn: (instance, port) => this.spawn(instance.spec, instance.id, port, instance.log),
+    putInService: (instance) => this.putInService(instance),
+    changed: () => this.changed(),
+    clearTimer: (id) => this.clearTimer(id),
+    drain: (ids, timeoutMs) => this.opts.drain(ids, timeoutMs),
+    log: (message) => this.opts.log(message),
+  };
+
+  private readonly bootHost: BootHost = {
+    stop: (instance) => this.stopOne(instance, 0),
+    launchAgain: (instance) => this.launch(instance.spec, instance.id),
+    log: (message) => this.opts.log(message),
+  };
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -55,7 +66,7 @@ export class Supervisor {
     const cancel = { cancelled: false };
     try {
       for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
-      await Promise.all(started.map((instance, i) => this.waitBooted(instance, cancel, (next) => (started[i] = next))));
+      await Promise.all(started.map((instance, i) => waitBooted(instance, cancel, this.bootHost, (next) => (started[i] = next))));
       await checkMemoryBeforeTraffic(started, () => started.some(stoppedMeanwhile));
       for (const instance of started) this.putInService(instance);
       this.opts.onChange();
@@ -111,30 +122,6 @@ export class Supervisor {
   close(): void {
     this.closed = true;
     for (const id of this.timers.keys()) this.clearTimer(id);
-  }
-
-  /**
-   * Waits for a new instance to become healthy. One that crashed because its port was taken
-   * in the moment before it listened (another program bound it) boots again on another port:
-   * that is the machine's doing, not the release's.
-   */
-  private async waitBooted(first: Instance, cancel: { cancelled: boolean }, replaced: (next: Instance) => void): Promise<void> {
-    let instance = first;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await waitHealthy(instance, cancel);
-      } catch (err) {
-        const retry = err instanceof BootFailure && attempt < PORT_ATTEMPTS && !cancel.cancelled && !stoppedMeanwhile(instance) && portTakenOnBoot(err.detail);
-        if (!retry) throw err;
-        this.opts.log(`instance ${instance.id}: port ${instance.port} was taken before the app could listen on it; starting it on another port`);
-        await this.stopOne(instance, 0);
-        if (cancel.cancelled) throw err;
-        appendFileSync(instance.logFile, `${PORT_RETRY_MARK}\n`);
-        instance = await this.launch(instance.spec, instance.id);
-        replaced(instance);
-        this.opts.onChange();
-      }
-    }
   }
 
   private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
@@ -207,70 +194,9 @@ export class Supervisor {
     this.timers.set(instance.id, timer);
   }
 
-  /**
-   * Replaces the process of an instance in service, retrying with exponential backoff. Never
-   * throws: whatever goes wrong is logged, and the agent keeps serving the other instances.
-   */
+  /** Replaces the process of an instance in service (see restart.ts); never throws. */
   private restart(instance: Instance, why: string, forMemory = false): void {
-    // One restart at a time per instance: two would each spawn a process and orphan one.
-    if (instance.restartInProgress) return;
-    instance.restartInProgress = true;
-    const firstDelayMs = forMemory ? memoryRestartDelayMs(instance) : 100;
-    if (forMemory && firstDelayMs > 0) {
-      this.opts.log(`instance ${instance.id} went over limits.memory ${instance.memoryStreak} times in a row; waiting ${firstDelayMs / 1000}s before starting it again (raise limits.memory if the app needs more)`);
-    }
-    this.restartLoop(instance, why, firstDelayMs)
-      .catch((err: Error) => this.opts.log(`restart of ${instance.id} stopped: ${err.stack ?? err.message}`))
-      .finally(() => (instance.restartInProgress = false));
-  }
-
-  private async restartLoop(instance: Instance, why: string, firstDelayMs: number): Promise<void> {
-    this.clearTimer(instance.id);
-    instance.state = 'restarting';
-    this.changed();
-    // A process that still answers (over its memory limit, failing health) finishes what it
-    // has in flight before it is stopped; a crashed one has nothing left to drain.
-    if (instance.handle.alive()) await this.opts.drain([instance.upstreamId], instance.spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
-    await instance.handle.stop(instance.spec.stopTimeoutMs);
-    for (let attempt = 0; !this.closed && this.instances.has(instance.id); attempt++) {
-      await sleep(attempt === 0 ? firstDelayMs : Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS));
-      if (this.closed || instance.state !== 'restarting') return;
-      const port = await findInstancePort('127.0.0.1');
-      // A stop may have come while the port was being found: then nothing must be spawned.
-      if (this.closed || instance.state !== 'restarting') return;
-      try {
-        instance.handle = this.spawn(instance.spec, instance.id, port, instance.log);
-      } catch (err) {
-        if (err instanceof StartFailure && !existsSync(instance.spec.dir)) return this.markFailed(instance, err);
-        this.opts.log(`restart of ${instance.id} could not start a process: ${messageOf(err)}; trying again`);
-        continue;
-      }
-      instance.port = port;
-      instance.restarts++;
-      try {
-        await waitHealthy(instance, { cancelled: false });
-        this.opts.log(`instance ${instance.id} restarted after: ${why}`);
-        this.putInService(instance);
-        this.changed();
-        return;
-      } catch (err) {
-        if (stoppedMeanwhile(instance)) return;
-        this.opts.log(`restart of ${instance.id} failed: ${(err as Error).message}`);
-        instance.state = 'restarting';
-        await instance.handle.stop(instance.spec.stopTimeoutMs);
-      }
-    }
-  }
-
-  /**
-   * The release directory is gone (pruned to free disk space): no retry can bring the instance
-   * back, so it stays out of the pool, marked failed with the fix, and the others serve on.
-   */
-  private markFailed(instance: Instance, err: StartFailure): void {
-    instance.state = 'failed';
-    instance.problem = `cannot be started again: ${err.message}; fix: ${err.fix}`;
-    this.opts.log(`instance ${instance.id} of release ${instance.spec.id} ${instance.problem}`);
-    this.changed();
+    restartInstance(this.restartHost, instance, why, forMemory);
   }
 
   private async stopOne(instance: Instance, graceMs: number): Promise<void> {
@@ -291,8 +217,4 @@ export class Supervisor {
 
 function newInstanceId(): string {
   return `i-${randomBytes(3).toString('hex')}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
