@@ -137,8 +137,14 @@ export class Supervisor {
     }
     const instance = new Instance(id, spec, port, handle, log);
     this.instances.set(id, instance);
-    // Recorded at once: an agent that dies now must not leave a process nobody knows of.
-    this.opts.onChange();
+    try {
+      // Recorded at once: an agent that dies now must not leave a process nobody knows of.
+      this.opts.onChange();
+    } catch (err) {
+      // Not recorded (a full disk): not started either, or nobody would stop it.
+      await this.stopOne(instance, 0);
+      throw err;
+    }
     return instance;
   }
 
