@@ -29,7 +29,12 @@ export class InstanceLog {
     const fifo = fifoOf(file);
     ensureFifo(fifo);
     this.writerFd = openSync(fifo, constants.O_RDWR);
-    this.readerFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      this.readerFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      closeSync(this.writerFd); // EMFILE: nothing half-open is left behind
+      throw err;
+    }
     this.reader = new Socket({ fd: this.readerFd, readable: true, writable: false });
     this.reader.on('data', (chunk: Buffer) => this.append(chunk));
     this.reader.on('error', (err) => this.log(`log pipe of ${file}: ${err.message}`));
