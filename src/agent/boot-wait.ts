@@ -1,5 +1,8 @@
+import { appendFileSync } from 'node:fs';
 import { probeHealth } from './health-probe.js';
+import { healthIntervalMs } from './health-watch.js';
 import type { Instance } from './instance.js';
+import { portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
 import { tailFile } from './log-tail.js';
 
 /** A release that could not reach healthy: the message names the check and what it saw. */
@@ -21,7 +24,8 @@ export function stoppedMeanwhile(instance: Instance): boolean {
  * held up by the check interval.
  */
 export async function waitHealthy(instance: Instance, cancel: { cancelled: boolean }): Promise<void> {
-  const { path, timeoutMs, intervalMs } = instance.spec.health;
+  const { path, timeoutMs } = instance.spec.health;
+  const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
   const deadline = Date.now() + timeoutMs;
   let exit: string | undefined;
   void instance.handle.exited.then((how) => (exit = how));
@@ -50,8 +54,44 @@ export async function waitHealthy(instance: Instance, cancel: { cancelled: boole
   throw new BootFailure('start cancelled', '');
 }
 
+/** What a boot that must start again on another port needs of the supervisor. */
+export interface BootHost {
+  stop(instance: Instance): Promise<void>;
+  /** Starts the same instance id again on a fresh port. */
+  launchAgain(instance: Instance): Promise<Instance>;
+  log(message: string): void;
+}
+
+/** Boots of one instance whose port was taken before the app could listen on it. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Waits for a new instance to become healthy. One that crashed because its port was taken
+ * in the moment before it listened (another program bound it) boots again on another port:
+ * that is the machine's doing, not the release's. `replaced` learns of each new process.
+ */
+export async function waitBooted(first: Instance, cancel: { cancelled: boolean }, host: BootHost, replaced: (next: Instance) => void): Promise<void> {
+  let instance = first;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await waitHealthy(instance, cancel);
+    } catch (err) {
+      const retry = err instanceof BootFailure && attempt < PORT_ATTEMPTS && !cancel.cancelled && !stoppedMeanwhile(instance) && portTakenOnBoot(err.detail);
+      if (!retry) throw err;
+      host.log(`instance ${instance.id}: port ${instance.port} was taken before the app could listen on it; starting it on another port`);
+      await host.stop(instance);
+      if (cancel.cancelled) throw err;
+      appendFileSync(instance.logFile, `${PORT_RETRY_MARK}\n`);
+      instance = await host.launchAgain(instance);
+      replaced(instance);
+    }
+  }
+}
+
 function bootFailure(instance: Instance, what: string): BootFailure {
   const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
+  // What the app wrote last may still wait in its log pipe.
+  instance.log.drain();
   return new BootFailure(message, tailFile(instance.logFile, 20));
 }
 

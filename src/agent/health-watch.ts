@@ -2,9 +2,22 @@ import { probeHealth } from './health-probe.js';
 import type { Instance } from './instance.js';
 import { procStats } from './proc-stats.js';
 
-export type WatchAction = { kind: 'none' } | { kind: 'changed'; log?: string } | { kind: 'restart'; why: string };
+export type WatchAction = { kind: 'none' } | { kind: 'changed'; log?: string } | { kind: 'restart'; why: string; memory?: boolean };
 
 const mb = (n: number) => `${Math.round(n / 1e6)}MB`;
+
+/** Bounds of the health-check period the agent will run, whatever the config says. */
+export const MIN_HEALTH_INTERVAL_MS = 100;
+export const MAX_HEALTH_INTERVAL_MS = 3_600_000;
+
+/**
+ * The health-check period, clamped: timers treat 0, NaN and anything of 2^31 ms or more as
+ * 1 ms, which would turn a typo into a check loop that eats a core.
+ */
+export function healthIntervalMs(configured: number): number {
+  if (!Number.isFinite(configured)) return MAX_HEALTH_INTERVAL_MS;
+  return Math.min(MAX_HEALTH_INTERVAL_MS, Math.max(MIN_HEALTH_INTERVAL_MS, configured));
+}
 
 /**
  * One periodic check of an instance in service: over its memory limit → restart (counted);
@@ -17,10 +30,10 @@ export async function checkInService(instance: Instance, failuresBeforeUnhealthy
   const rss = limit ? procStats(instance.handle.pid)?.rssBytes : undefined;
   if (limit && rss !== undefined && rss > limit) {
     instance.memoryRestarts++;
-    return { kind: 'restart', why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)` };
+    return { kind: 'restart', why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)`, memory: true };
   }
-  const { path, intervalMs, timeoutMs } = instance.spec.health;
-  const probe = await probeHealth(instance.port, path, Math.max(1000, intervalMs));
+  const { path, timeoutMs } = instance.spec.health;
+  const probe = await probeHealth(instance.port, path, Math.min(10_000, Math.max(1000, healthIntervalMs(instance.spec.health.intervalMs))));
   instance.lastObserved = probe.observed;
   if (probe.ok) {
     instance.consecutiveFailures = 0;

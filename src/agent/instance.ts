@@ -1,4 +1,5 @@
 import type { ReleaseSpec, InstanceInfo } from '../targets/types.js';
+import type { InstanceLog } from './instance-log.js';
 import type { ProcessHandle } from './process-handle.js';
 import { procStats } from './proc-stats.js';
 
@@ -18,14 +19,22 @@ export class Instance {
   restartInProgress = false;
   /** Set when the process was started on purpose; crashes of an instance in service are restarted. */
   inService = false;
+  /** Why a 'failed' instance cannot run, with the fix. */
+  problem: string | undefined;
+  /** Memory-limit restarts in a row without a calm period between them (they back off). */
+  memoryStreak = 0;
 
   constructor(
     readonly id: string,
     readonly spec: ReleaseSpec,
     public port: number,
     public handle: ProcessHandle,
-    readonly logFile: string,
+    readonly log: InstanceLog,
   ) {}
+
+  get logFile(): string {
+    return this.log.file;
+  }
 
   /** Router key: a restarted instance gets a new port, so a fresh connection pool. */
   get upstreamId(): string {
@@ -46,6 +55,7 @@ export class Instance {
       state: this.state,
       restarts: this.restarts,
       rssBytes: procStats(this.handle.pid)?.rssBytes,
+      ...(this.problem ? { problem: this.problem } : {}),
     };
   }
 }

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { groupAlive, processRunning } from '../gates/process-group.js';
 
 /**
  * A running instance process, either spawned by this agent or adopted after an agent restart.
  * Instances run in their own process group (detached) so that killing the agent with -9 does not
- * take them down, and write straight to their log file so they never depend on the agent's pipes.
+ * take them down; their output goes through a FIFO the agent reads (see InstanceLog).
  */
 export interface ProcessHandle {
   readonly pid: number;
@@ -17,18 +16,18 @@ export interface ProcessHandle {
   stop(graceMs: number): Promise<void>;
 }
 
-export function spawnInstance(opts: { command: string; cwd: string; env: NodeJS.ProcessEnv; logFile: string }): ProcessHandle {
-  mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
-  const fd = openSync(opts.logFile, 'a', 0o600);
-  let child;
-  try {
-    child = spawn('sh', ['-c', execIfSimple(opts.command)], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', fd, fd] });
-  } finally {
-    closeSync(fd);
+/**
+ * Starts an instance's command in its release directory. A start that cannot happen (the
+ * directory is gone, the shell cannot be spawned) throws a StartFailure: it must never surface
+ * as an unhandled 'error' event, which would take the whole agent down.
+ */
+export function spawnInstance(opts: { command: string; cwd: string; env: NodeJS.ProcessEnv; output: number }): ProcessHandle {
+  if (!statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new StartFailure(`its release directory ${opts.cwd} is missing`, 'deploy again to build a new release, or roll back to a release whose directory still exists (see `ccom releases`)');
   }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start \`${opts.command}\` in ${opts.cwd}`);
+  const child = spawn('sh', ['-c', execIfSimple(opts.command)], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', opts.output, opts.output] });
   let gone = false;
+  // Attached before anything can throw: a spawn error is emitted on the next tick.
   const exited = new Promise<string>((resolve) => {
     child.once('error', (err) => {
       gone = true;
@@ -39,7 +38,20 @@ export function spawnInstance(opts: { command: string; cwd: string; env: NodeJS.
       resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
   });
+  const pid = child.pid;
+  if (pid === undefined) throw new StartFailure(`\`${opts.command}\` could not be started in ${opts.cwd}`, 'check that the release directory and /bin/sh are intact and that the machine has free processes and memory');
   return handle(pid, exited, () => !gone);
+}
+
+/** An instance process could not be started at all; `fix` says what the user can do. */
+export class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+    this.name = 'StartFailure';
+  }
 }
 
 /** Adopts a process that a previous agent started; liveness is polled since it is not our child. */

@@ -1,13 +1,16 @@
 export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { asUserError, messageOf, UserError } from '../errors.js';
 import type { ReleaseSpec } from '../targets/types.js';
-import { BootFailure, stoppedMeanwhile, waitHealthy } from './boot-wait.js';
+import { stoppedMeanwhile, waitBooted, type BootHost } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
-import { checkInService } from './health-watch.js';
+import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
-import { findInstancePort, portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
-import { adoptInstance, isOurInstance, pidAlive, spawnInstance } from './process-handle.js';
+import { InstanceLog } from './instance-log.js';
+import { findInstancePort } from './instance-port.js';
+import { checkMemoryBeforeTraffic } from './memory-check.js';
+import { restartInstance, type RestartHost } from './restart.js';
+import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
 export interface SupervisorOptions {
   logFile(release: string, instanceId: string): string;
@@ -20,16 +23,27 @@ export interface SupervisorOptions {
 
 /** Failed health checks in a row before an instance in service is taken out of the pool. */
 const FAILURES_BEFORE_UNHEALTHY = 3;
-const MAX_BACKOFF_MS = 30_000;
-const DEFAULT_DRAIN_MS = 30_000;
-/** Boots of one instance whose port was taken before the app could listen on it. */
-const PORT_ATTEMPTS = 3;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
   private readonly instances = new Map<string, Instance>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private readonly restartHost: RestartHost = {
+    keeps: (instance) => !this.closed && this.instances.has(instance.id),
+    spawn: (instance, port) => this.spawn(instance.spec, instance.id, port, instance.log),
+    putInService: (instance) => this.putInService(instance),
+    changed: () => this.changed(),
+    clearTimer: (id) => this.clearTimer(id),
+    drain: (ids, timeoutMs) => this.opts.drain(ids, timeoutMs),
+    log: (message) => this.opts.log(message),
+  };
+
+  private readonly bootHost: BootHost = {
+    stop: (instance) => this.stopOne(instance, 0),
+    launchAgain: (instance) => this.launch(instance.spec, instance.id),
+    log: (message) => this.opts.log(message),
+  };
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -41,21 +55,26 @@ export class Supervisor {
     return this.instances.get(id);
   }
 
-  /** Starts `count` instances and resolves when all are healthy; on any failure stops them all. */
+  /**
+   * Starts `count` instances and resolves when all are healthy and within limits.memory. On
+   * any failure, a full disk included, every instance it started is stopped before it throws:
+   * a failed start leaves nothing running.
+   */
   async start(spec: ReleaseSpec, count: number): Promise<Instance[]> {
     const started: Instance[] = [];
     const cancel = { cancelled: false };
     try {
       for (let n = 0; n < count; n++) started.push(await this.launch(spec, newInstanceId()));
+      await Promise.all(started.map((instance, i) => waitBooted(instance, cancel, this.bootHost, (next) => (started[i] = next))));
+      await checkMemoryBeforeTraffic(started, () => started.some(stoppedMeanwhile));
+      for (const instance of started) this.putInService(instance);
       this.opts.onChange();
-      await Promise.all(started.map((instance, i) => this.waitBooted(instance, cancel, (next) => (started[i] = next))));
     } catch (err) {
       cancel.cancelled = true;
       await Promise.all(started.map((instance) => this.stopOne(instance, 0)));
-      throw err;
+      this.changed();
+      throw asUserError(err);
     }
-    for (const instance of started) this.putInService(instance);
-    this.opts.onChange();
     return started;
   }
 
@@ -66,10 +85,12 @@ export class Supervisor {
       instance.state = 'stopping';
       this.clearTimer(instance.id);
     }
-    this.opts.onChange();
+    // A stop must happen even when the state cannot be saved (a full disk): a stale entry
+    // names a pid that is gone, which the next agent recognises and skips.
+    this.changed();
     await this.opts.drain(targets.map((i) => i.upstreamId), drainTimeoutMs);
     await Promise.all(targets.map((instance) => this.stopOne(instance, instance.spec.stopTimeoutMs)));
-    this.opts.onChange();
+    this.changed();
   }
 
   async stopAll(): Promise<void> {
@@ -79,7 +100,8 @@ export class Supervisor {
   /** Re-adopts an instance a previous agent started; one that is gone is started again. */
   async adopt(row: { id: string; pid: number; port: number }, spec: ReleaseSpec, restartIfGone: boolean): Promise<void> {
     if (pidAlive(row.pid) && isOurInstance(row.pid, row.id)) {
-      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+      // The FIFO holds whatever the instance wrote while no agent read it.
+      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.openLog(spec.id, row.id));
       this.instances.set(row.id, instance);
       const probe = await probeHealth(row.port, spec.health.path, 2000);
       instance.state = probe.ok ? 'healthy' : 'unhealthy';
@@ -90,10 +112,10 @@ export class Supervisor {
     }
     if (!restartIfGone) return;
     this.opts.log(`instance ${row.id} of ${spec.id} was gone after the agent restarted; starting it again`);
-    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.opts.logFile(spec.id, row.id));
+    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.openLog(spec.id, row.id));
     instance.inService = true;
     this.instances.set(row.id, instance);
-    void this.restart(instance, 'gone after agent restart');
+    this.restart(instance, 'gone after agent restart');
   }
 
   close(): void {
@@ -101,37 +123,45 @@ export class Supervisor {
     for (const id of this.timers.keys()) this.clearTimer(id);
   }
 
-  /**
-   * Waits for a new instance to become healthy. One that crashed because its port was taken
-   * in the moment before it listened (another program bound it) boots again on another port:
-   * that is the machine's doing, not the release's.
-   */
-  private async waitBooted(first: Instance, cancel: { cancelled: boolean }, replaced: (next: Instance) => void): Promise<void> {
-    let instance = first;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await waitHealthy(instance, cancel);
-      } catch (err) {
-        const retry = err instanceof BootFailure && attempt < PORT_ATTEMPTS && !cancel.cancelled && !stoppedMeanwhile(instance) && portTakenOnBoot(err.detail);
-        if (!retry) throw err;
-        this.opts.log(`instance ${instance.id}: port ${instance.port} was taken before the app could listen on it; starting it on another port`);
-        await this.stopOne(instance, 0);
-        if (cancel.cancelled) throw err;
-        appendFileSync(instance.logFile, `${PORT_RETRY_MARK}\n`);
-        instance = await this.launch(instance.spec, instance.id);
-        replaced(instance);
-        this.opts.onChange();
-      }
-    }
-  }
-
   private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
     const port = await findInstancePort('127.0.0.1');
-    const logFile = this.opts.logFile(spec.id, id);
-    const handle = spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), logFile });
-    const instance = new Instance(id, spec, port, handle, logFile);
+    const log = this.openLog(spec.id, id);
+    let handle: ProcessHandle;
+    try {
+      handle = this.spawn(spec, id, port, log);
+    } catch (err) {
+      log.close();
+      if (err instanceof StartFailure) throw new UserError(`instance ${id} of release ${spec.id} could not start: ${err.message}`, { fix: err.fix });
+      throw err;
+    }
+    const instance = new Instance(id, spec, port, handle, log);
     this.instances.set(id, instance);
+    try {
+      // Recorded at once: an agent that dies now must not leave a process nobody knows of.
+      this.opts.onChange();
+    } catch (err) {
+      // Not recorded (a full disk): not started either, or nobody would stop it.
+      await this.stopOne(instance, 0);
+      throw err;
+    }
     return instance;
+  }
+
+  private spawn(spec: ReleaseSpec, id: string, port: number, log: InstanceLog): ProcessHandle {
+    return spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), output: log.writerFd });
+  }
+
+  private openLog(release: string, id: string): InstanceLog {
+    return new InstanceLog(this.opts.logFile(release, id), this.opts.log);
+  }
+
+  /** Persists a change where failing to (a full disk) must not stop the work under way. */
+  private changed(): void {
+    try {
+      this.opts.onChange();
+    } catch (err) {
+      this.opts.log(`could not save the agent state: ${messageOf(err)}`);
+    }
   }
 
   /** The release's own environment and nothing of the agent's: the deploy that shipped it decided it. */
@@ -151,78 +181,35 @@ export class Supervisor {
     // Exits we cause ourselves (stop, or the stop inside a restart) are not crashes.
     if (instance.state === 'stopping' || instance.state === 'stopped' || instance.restartInProgress) return;
     this.opts.log(`instance ${instance.id} (pid ${pid}) ${how}; restarting`);
-    void this.restart(instance, how);
+    this.restart(instance, how);
   }
 
   private scheduleHealth(instance: Instance): void {
     this.clearTimer(instance.id);
-    const { intervalMs } = instance.spec.health;
-    const timer = setInterval(async () => {
-      const action = await checkInService(instance, FAILURES_BEFORE_UNHEALTHY);
-      if (action.kind === 'restart') void this.restart(instance, action.why);
-      if (action.kind === 'changed') {
-        if (action.log) this.opts.log(action.log);
-        this.opts.onChange();
-      }
+    const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
+    const timer = setInterval(() => {
+      void checkInService(instance, FAILURES_BEFORE_UNHEALTHY).then((action) => {
+        if (action.kind === 'restart') this.restart(instance, action.why, action.memory);
+        if (action.kind === 'changed') {
+          if (action.log) this.opts.log(action.log);
+          this.changed();
+        }
+      });
     }, intervalMs);
     timer.unref();
     this.timers.set(instance.id, timer);
   }
 
-  /** Replaces the process of an instance in service, retrying with exponential backoff. */
-  private async restart(instance: Instance, why: string): Promise<void> {
-    // One restart at a time per instance: two would each spawn a process and orphan one.
-    if (instance.restartInProgress) return;
-    instance.restartInProgress = true;
-    try {
-      await this.restartLoop(instance, why);
-    } finally {
-      instance.restartInProgress = false;
-    }
-  }
-
-  private async restartLoop(instance: Instance, why: string): Promise<void> {
-    this.clearTimer(instance.id);
-    instance.state = 'restarting';
-    this.opts.onChange();
-    // A process that still answers (over its memory limit, failing health) finishes what it
-    // has in flight before it is stopped; a crashed one has nothing left to drain.
-    if (instance.handle.alive()) await this.opts.drain([instance.upstreamId], instance.spec.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
-    await instance.handle.stop(instance.spec.stopTimeoutMs);
-    for (let attempt = 0; !this.closed && this.instances.has(instance.id); attempt++) {
-      const backoff = Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS);
-      await sleep(backoff);
-      if (this.closed || instance.state !== 'restarting') return;
-      const port = await findInstancePort('127.0.0.1');
-      // A stop may have come while the port was being found: then nothing must be spawned.
-      if (this.closed || instance.state !== 'restarting') return;
-      instance.port = port;
-      instance.handle = spawnInstance({
-        command: instance.spec.start,
-        cwd: instance.spec.dir,
-        env: this.instanceEnv(instance.spec, instance.id, instance.port),
-        logFile: instance.logFile,
-      });
-      instance.restarts++;
-      try {
-        await waitHealthy(instance, { cancelled: false });
-        this.opts.log(`instance ${instance.id} restarted after: ${why}`);
-        this.putInService(instance);
-        this.opts.onChange();
-        return;
-      } catch (err) {
-        if (stoppedMeanwhile(instance)) return;
-        this.opts.log(`restart of ${instance.id} failed: ${(err as Error).message}`);
-        instance.state = 'restarting';
-        await instance.handle.stop(instance.spec.stopTimeoutMs);
-      }
-    }
+  /** Replaces the process of an instance in service (see restart.ts); never throws. */
+  private restart(instance: Instance, why: string, forMemory = false): void {
+    restartInstance(this.restartHost, instance, why, forMemory);
   }
 
   private async stopOne(instance: Instance, graceMs: number): Promise<void> {
     this.clearTimer(instance.id);
     instance.state = 'stopping';
     await instance.handle.stop(graceMs);
+    instance.log.close();
     instance.state = 'stopped';
     this.instances.delete(instance.id);
   }
@@ -236,8 +223,4 @@ export class Supervisor {
 
 function newInstanceId(): string {
   return `i-${randomBytes(3).toString('hex')}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { UserError, messageOf } from '../errors.js';
+import { UserError } from '../errors.js';
+import { stateOpenError } from './open-error.js';
 import * as settings from './settings.js';
 import * as audit from './audit.js';
 import * as backups from './backups.js';
@@ -44,11 +45,11 @@ export class Store {
       });
     }
     const stateDir = path.join(dir, STATE_DIR);
-    // Owner-only: the database records who deployed what, and releases carry the app's config.
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const file = path.join(stateDir, DB_FILE);
     let db: Database.Database | undefined;
     try {
+      // Owner-only: the database records who deployed what, and releases carry the app's config.
+      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       db = new Database(file);
       // busy_timeout first, so that switching to WAL waits for another opener instead of failing.
       db.pragma('busy_timeout = 5000');
@@ -62,10 +63,7 @@ export class Store {
     } catch (err) {
       db?.close();
       if (err instanceof UserError) throw err;
-      throw new UserError(`Cannot open ccom's state database ${file}: ${messageOf(err)}.`, {
-        fix: `Check the file's permissions and free disk space; if it is corrupt, move ${stateDir} aside (this forgets the app's history).`,
-        cause: err,
-      });
+      throw stateOpenError(err, file, stateDir);
     }
   }
 

@@ -43,6 +43,8 @@ export interface InstanceInfo {
   restarts: number;
   /** Resident memory, when the target can measure it. */
   rssBytes?: number;
+  /** Why an instance in state 'failed' cannot run, with the fix. */
+  problem?: string;
 }
 
 /** How the app is exposed and watched; sent on every deploy so config changes take effect. */

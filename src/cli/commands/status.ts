@@ -45,7 +45,7 @@ function releasesOf(status: TargetStatus) {
   return [...ids].map((id) => ({
     id,
     weight: status.weights[id] ?? 0,
-    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts })),
+    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
 }
 
@@ -53,7 +53,7 @@ function printHuman(ctx: CommandContext, doc: { app: string; url: string | null;
   ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
   for (const r of doc.releases) {
     ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
-    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}`);
+    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
   if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
