@@ -327,7 +327,8 @@ export class ClientConnection {
     }
     this.responseStarted = true;
     this.closed = true;
-    this.socket.end(answerHead({ status, body: `${err.message}\n`, tag: 'bad-request' }, { close: true, keepAliveHeader: false, omitBody: false }));
+    const answer = { status, body: `${err.message}\n`, tag: 'bad-request', headers: err.headers };
+    this.socket.end(answerHead(answer, { close: true, keepAliveHeader: false, omitBody: false }));
   }
 
   /**

@@ -6,6 +6,8 @@ export interface ProxyAnswer {
   status: number;
   body: string;
   tag: string;
+  /** Header lines (each ending in CRLF) the answer must carry, e.g. a 405's `allow`. */
+  headers?: string;
 }
 
 export const NO_LIVE_RELEASE: ProxyAnswer = { status: 503, body: 'no live release\n', tag: 'no-upstream' };
@@ -22,7 +24,7 @@ export function answerHead(answer: ProxyAnswer, options: { close: boolean; keepA
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n` +
     'content-type: text/plain; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(answer.body)}\r\n` +
-    `cache-control: no-store\r\nx-ccom: ${answer.tag}\r\n${connection}\r\n` +
+    `cache-control: no-store\r\nx-ccom: ${answer.tag}\r\n${answer.headers ?? ''}${connection}\r\n` +
     (options.omitBody ? '' : answer.body)
   );
 }

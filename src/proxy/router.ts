@@ -38,7 +38,7 @@ function bucketFromCookie(cookie: string | undefined): number | undefined {
 
 const SWEEP_MS = 1_000;
 
-/** The request line and headers sent to the instance: the client's, plus the x-forwarded-* trio. */
+/** The request line and headers sent to the instance: the client's (framed by the proxy), plus the x-forwarded-* trio. */
 function upstreamHead(head: RequestHead, remoteAddress: string, upstream: Upstream): string {
   const forwardedFor = head.forwardedFor === undefined ? remoteAddress : `${head.forwardedFor}, ${remoteAddress}`;
   // A TLS terminator on this machine (Caddy, nginx) says the client used https and which host
@@ -50,7 +50,8 @@ function upstreamHead(head: RequestHead, remoteAddress: string, upstream: Upstre
   // decodes a chunked answer for an HTTP/1.0 client.
   let out = `${head.method} ${head.target} HTTP/1.1\r\n${head.forwarded}x-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: ${proto}\r\n`;
   if (forwardedHost !== undefined) out += `x-forwarded-host: ${forwardedHost}\r\n`;
-  else out += `host: ${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}\r\n`;
+  // An HTTP/1.0 client may send no Host; the HTTP/1.1 request upstream must have one.
+  if (head.host === undefined) out += `host: ${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}\r\n`;
   if (head.upgrade !== undefined) out += `connection: upgrade\r\nupgrade: ${head.upgrade}\r\n`;
   return `${out}\r\n`;
 }
