@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createProxyServer, Router } from '../src/proxy/router.js';
 import { listen, startProxy, startUpstream, stop, type TestProxy } from './fixtures/proxy-servers.js';
+import { startLoggedProxy } from './helpers/logged-proxy.js';
 import { RawClient } from './helpers/raw-client.js';
 
 /**
@@ -222,15 +223,20 @@ test('a kept-alive connection the app dropped is replaced without failing the GE
   assert.deepEqual([proxy.router.counters('r1').requests, proxy.router.counters('r1').connectionErrors], [3, 0]);
 });
 
-test('an app that answers with something other than HTTP gets the client a 502 that says so', { timeout: 20_000 }, async (t) => {
+test('an app that answers with something other than HTTP: the client gets a 502 naming nothing behind the proxy, the agent log says why', { timeout: 20_000 }, async (t) => {
   const raw = net.createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')));
   const port = await listen(raw);
-  const proxy = await startProxy();
+  const proxy = await startLoggedProxy();
   t.after(async () => { await proxy.close(); raw.close(); });
   proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
-  const res = await fetch(`${proxy.url}/`);
+  const res = await fetch(`${proxy.url}/orders?token=secret`);
   assert.equal(res.status, 502);
-  assert.match(await res.text(), /malformed response \(malformed status line: "SSH-2\.0/);
+  const body = await res.text();
+  assert.equal(body, 'bad gateway: the app could not answer this request\n');
+  assert.equal(res.headers.get('x-ccom'), 'upstream-error');
+  assert.equal(proxy.lines.length, 1, proxy.lines.join('\n'));
+  assert.match(proxy.lines[0]!, new RegExp(`^proxy: answered 502 to GET /orders: upstream u1 at 127\\.0\\.0\\.1:${port}: the instance sent a malformed response \\(malformed status line: "SSH-2\\.0`));
+  assert.doesNotMatch(proxy.lines[0]!, /secret/, 'no query string in the log');
   assert.equal(proxy.router.inFlight('u1'), 0);
 });
 
