@@ -5,64 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createProxyServer, Router } from '../src/proxy/router.js';
 import { listen, startProxy, startUpstream, stop, type TestProxy } from './fixtures/proxy-servers.js';
+import { startLoggedProxy } from './helpers/logged-proxy.js';
+import { RawClient } from './helpers/raw-client.js';
 
 /**
  * The proxy's own HTTP/1.1 engine over raw sockets: what a strict parser refuses, and the parts
  * of the protocol ordinary clients rarely exercise (pipelining, 1.0, 100-continue, chunked
  * trailers, close-delimited bodies, stale keep-alives, timeouts).
  */
-
-/** A raw client connection that collects everything the proxy sends. */
-class RawClient {
-  readonly socket: net.Socket;
-  data = '';
-  ended = false;
-  private waiters: Array<() => void> = [];
-
-  constructor(port: number, host = '127.0.0.1') {
-    this.socket = net.connect(port, host);
-    this.socket.on('data', (chunk: Buffer) => this.notify((this.data += chunk.toString('latin1'))));
-    this.socket.on('end', () => this.notify((this.ended = true)));
-    this.socket.on('error', () => this.notify((this.ended = true)));
-  }
-
-  private notify(_: unknown): void {
-    for (const w of this.waiters) w();
-  }
-
-  send(text: string): this {
-    this.socket.write(text, 'latin1');
-    return this;
-  }
-
-  /** Resolves once the received text matches `pattern` (or the connection ends, failing). */
-  async until(pattern: RegExp | ((data: string) => boolean), timeoutMs = 5_000): Promise<string> {
-    const ok = () => (typeof pattern === 'function' ? pattern(this.data) : pattern.test(this.data));
-    if (ok()) return this.data;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)}; got ${JSON.stringify(this.data)}`)), timeoutMs);
-      const check = () => {
-        if (ok() || this.ended) {
-          clearTimeout(timer);
-          this.waiters = this.waiters.filter((w) => w !== check);
-          if (ok()) resolve();
-          else reject(new Error(`connection ended before ${String(pattern)}; got ${JSON.stringify(this.data)}`));
-        }
-      };
-      this.waiters.push(check);
-    });
-    return this.data;
-  }
-
-  async closed(timeoutMs = 5_000): Promise<void> {
-    await this.until(() => this.ended, timeoutMs).catch(() => undefined);
-    assert.ok(this.ended, `connection still open; got ${JSON.stringify(this.data)}`);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 const responses = (data: string) => data.match(/HTTP\/1\.[01] \d{3}(?= )/g) ?? [];
 
@@ -91,6 +41,13 @@ const MALFORMED: Array<[string, string, number]> = [
   ['a malformed request line', 'GET  / HTTP/1.1\r\nHost: x\r\n\r\n', 400],
   ['a head over 16 KB', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431],
   ['a malformed chunk size', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', 400],
+  ['a chunk size "3 2"', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3 2\r\nabc\r\n0\r\n\r\n', 400],
+  ['a chunk size with trailing whitespace and no extension', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n', 400],
+  ['a control character in a chunk extension', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a\x01\r\nabc\r\n0\r\n\r\n', 400],
+  ['Transfer-Encoding: chunked, chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n', 400],
+  ['chunked twice, in two headers', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n', 400],
+  ['Transfer-Encoding in an HTTP/1.0 request', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+  ['a request coding before chunked (it would be lost upstream)', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501],
 ];
 
 test('heads a lenient parser would misread are refused with a status, closed, and never forwarded', { timeout: 30_000 }, async (t) => {
@@ -106,6 +63,34 @@ test('heads a lenient parser would misread are refused with a status, closed, an
   const client = new RawClient(proxy.port).send('GET /fine HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.match(await client.until(/\r\n0\r\n\r\n$/), /^HTTP\/1\.1 200 OK\r\n/);
   client.close();
+});
+
+test('chunk sizes with leading zeros (valid per RFC 9112) are accepted, however many', { timeout: 20_000 }, async (t) => {
+  const { proxy, app } = await proxyTo(t);
+  const client = new RawClient(proxy.port).send(
+    'POST /zeros HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0003\r\nabc\r\n00000000000000000002;ext=1\r\nde\r\n00000000000000000000\r\n\r\n',
+  );
+  assert.match(await client.until(/\r\n0\r\n\r\n$/), /^HTTP\/1\.1 200 OK\r\n/);
+  client.close();
+  assert.equal(app.seen[0]?.body, 'abcde');
+});
+
+test('CONNECT on the public port is refused by the proxy itself: never forwarded, never counted against a release', { timeout: 20_000 }, async (t) => {
+  const { proxy, app } = await proxyTo(t);
+  let tunnels = 0;
+  app.server.on('connect', (_req, socket: net.Socket) => {
+    tunnels++;
+    socket.destroy();
+  });
+  for (let i = 0; i < 40; i++) {
+    const client = new RawClient(proxy.port).send('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\nSSH-2.0-x\r\n');
+    await client.closed();
+    assert.match(client.data, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    assert.match(client.data, /\r\nx-ccom: bad-request\r\nallow: GET, [^\r]*\r\nconnection: close\r\n\r\nCONNECT is not served here/);
+    assert.doesNotMatch(client.data, /127\.0\.0\.1:\d+(?!22)/, 'no instance address in the answer');
+  }
+  assert.equal(tunnels, 0, 'the app never saw a CONNECT');
+  assert.deepEqual(proxy.router.counters('r1'), { requests: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, connectionErrors: 0 });
 });
 
 test('pipelined requests on one connection are answered in order, each reaching the app', { timeout: 20_000 }, async (t) => {
@@ -238,15 +223,20 @@ test('a kept-alive connection the app dropped is replaced without failing the GE
   assert.deepEqual([proxy.router.counters('r1').requests, proxy.router.counters('r1').connectionErrors], [3, 0]);
 });
 
-test('an app that answers with something other than HTTP gets the client a 502 that says so', { timeout: 20_000 }, async (t) => {
+test('an app that answers with something other than HTTP: the client gets a 502 naming nothing behind the proxy, the agent log says why', { timeout: 20_000 }, async (t) => {
   const raw = net.createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')));
   const port = await listen(raw);
-  const proxy = await startProxy();
+  const proxy = await startLoggedProxy();
   t.after(async () => { await proxy.close(); raw.close(); });
   proxy.router.setTable([{ id: 'r1', weight: 1, upstreams: [{ id: 'u1', host: '127.0.0.1', port }] }]);
-  const res = await fetch(`${proxy.url}/`);
+  const res = await fetch(`${proxy.url}/orders?token=secret`);
   assert.equal(res.status, 502);
-  assert.match(await res.text(), /malformed response \(malformed status line: "SSH-2\.0/);
+  const body = await res.text();
+  assert.equal(body, 'bad gateway: the app could not answer this request\n');
+  assert.equal(res.headers.get('x-ccom'), 'upstream-error');
+  assert.equal(proxy.lines.length, 1, proxy.lines.join('\n'));
+  assert.match(proxy.lines[0]!, new RegExp(`^proxy: answered 502 to GET /orders: upstream u1 at 127\\.0\\.0\\.1:${port}: the instance sent a malformed response \\(malformed status line: "SSH-2\\.0`));
+  assert.doesNotMatch(proxy.lines[0]!, /secret/, 'no query string in the log');
   assert.equal(proxy.router.inFlight('u1'), 0);
 });
 

@@ -61,6 +61,8 @@ export class ClientConnection {
   lastActive = coarseClock.now;
   /** When the head being received started to arrive (a slow head is cut off from here). */
   headStartedAt = coarseClock.now;
+  /** When the proxy closed its side (0: it has not); a client that never closes is cut. */
+  endedAt = 0;
 
   constructor(
     readonly socket: Socket,
@@ -94,6 +96,14 @@ export class ClientConnection {
 
   get hasPartialHead(): boolean {
     return this.pending !== null;
+  }
+
+  /**
+   * Waiting for more of the current request's body from the client since `lastActive`. Not
+   * while the proxy itself holds the client back because the instance reads slowly.
+   */
+  get waitingForBody(): boolean {
+    return this.body !== null && !this.pausedForUpstream && !this.closed;
   }
 
   private onData(chunk: Buffer): void {
@@ -237,11 +247,7 @@ export class ClientConnection {
     this.responseStarted = false;
     this.lastActive = coarseClock.now;
     this.headStartedAt = this.lastActive;
-    if (close || this.ended) {
-      this.closed = true;
-      this.socket.end();
-      return;
-    }
+    if (close || this.ended) return this.endSocket();
     this.request = null;
     this.pausedForUpstream = false;
     if (!this.dispatching) this.parseNext();
@@ -271,6 +277,8 @@ export class ClientConnection {
   }
 
   resumeForUpstream(): void {
+    // The client was held back meanwhile: its body's idle time starts again now.
+    if (this.pausedForUpstream) this.lastActive = coarseClock.now;
     this.pausedForUpstream = false;
     this.resumeIfClear();
   }
@@ -292,9 +300,21 @@ export class ClientConnection {
   /** Closes the connection when it is between requests; true when it did. */
   closeIfIdle(): boolean {
     if (!this.idle) return false;
-    this.closed = true;
-    this.socket.end();
+    this.endSocket();
     return true;
+  }
+
+  /** Sends FIN after `last`; the sweep destroys the socket should the client never close its side. */
+  private endSocket(last?: string): void {
+    this.closed = true;
+    this.endedAt = coarseClock.now;
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last);
+  }
+
+  /** Everything written has gone to the kernel. */
+  get flushed(): boolean {
+    return this.socket.writableLength === 0;
   }
 
   /** A bug met on this connection costs this connection, never the agent and its other clients. */
@@ -315,6 +335,15 @@ export class ClientConnection {
     this.refuse(new HeadError(408, 'request head not received in time'));
   }
 
+  /**
+   * The client stopped sending its request body: 408 and close when no response has started
+   * (the instance's half-received request is discarded with its connection), else a cut. Either
+   * way both sockets are freed.
+   */
+  timeOutBody(): void {
+    this.refuse(new HeadError(408, 'request body not received in time'));
+  }
+
   /** A request the proxy cannot read: say why (when no response started) and close. */
   private refuse(err: HeadError): void {
     const status = err instanceof HeadError ? err.status : 400;
@@ -326,8 +355,8 @@ export class ClientConnection {
       if (this.responseStarted) return this.destroy();
     }
     this.responseStarted = true;
-    this.closed = true;
-    this.socket.end(answerHead({ status, body: `${err.message}\n`, tag: 'bad-request' }, { close: true, keepAliveHeader: false, omitBody: false }));
+    const answer = { status, body: `${err.message}\n`, tag: 'bad-request', headers: err.headers };
+    this.endSocket(answerHead(answer, { close: true, keepAliveHeader: false, omitBody: false }));
   }
 
   /**
@@ -344,8 +373,7 @@ export class ClientConnection {
       exchange?.clientClosed();
       return this.destroy();
     }
-    this.closed = true;
-    this.socket.end();
+    this.endSocket();
   }
 
   private onClose(): void {

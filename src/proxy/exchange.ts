@@ -1,6 +1,7 @@
 import type { ClientConnection, ClientExchange, TunnelPeer } from './client-connection.js';
 import { coarseClock } from './clock.js';
-import { errorCode, proxyError, upstreamFailure } from './failure.js';
+import { errorCode, proxyError, publicFailure } from './failure.js';
+import type { FailureLog } from './failure-log.js';
 import { framerFor, type BodyFramer } from './http1/body.js';
 import { ChunkedFramer } from './http1/chunked.js';
 import { HeadError, MAX_HEAD_BYTES, parseResponseHead, type ResponseHead } from './http1/head.js';
@@ -22,6 +23,8 @@ export type RetryPicker = (failed: Target, tried: ReadonlySet<UpstreamState>) =>
 /** What the router prepared for one request. */
 export interface ExchangeRequest {
   method: string;
+  /** The request target, for the agent log. */
+  target: string;
   /** Request line and headers, ready for the wire (ends with the blank line). */
   head: string;
   /** An Upgrade (WebSocket) request: a 101 answer turns the exchange into a tunnel. */
@@ -70,6 +73,7 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     private release: CompiledRelease,
     private upstream: UpstreamState,
     private readonly pickRetry: RetryPicker,
+    private readonly failures: FailureLog,
   ) {}
 
   /** Sends the current attempt. The caller already counted the upstream as in flight. */
@@ -282,9 +286,8 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     this.conn = null;
     if (conn !== null) this.upstream.pool.discard(conn);
     this.release.stats.counters.connectionErrors++;
-    const failure = proxyError('CCOM_BAD_RESPONSE', err.message);
     this.settle();
-    this.client.answer(upstreamFailure(failure, this.upstream.upstream));
+    this.answerFailure(proxyError('CCOM_BAD_RESPONSE', err.message));
   }
 
   /** Mid-body failure: the only honest signal left is cutting the client's connection. */
@@ -321,7 +324,7 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     const next = mayRetryElsewhere(attempt) ? this.pickRetry({ release: this.release, upstream: this.upstream }, this.tried) : undefined;
     if (next === undefined) {
       this.settle();
-      return this.client.answer(upstreamFailure(err, this.upstream.upstream));
+      return this.answerFailure(err);
     }
     this.attempts++;
     next.upstream.begin();
@@ -330,6 +333,13 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     this.upstream = next.upstream;
     this.client.resumeForUpstream();
     this.start();
+  }
+
+  /** The client gets a 502/504 that names nothing behind the proxy; the agent log gets the detail. */
+  private answerFailure(err: Error): void {
+    const answer = publicFailure(err);
+    this.failures.report(this.upstream.upstream, answer.status, this.request.method, this.request.target, err);
+    this.client.answer(answer);
   }
 
   private settle(): void {

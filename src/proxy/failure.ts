@@ -6,6 +6,8 @@ export interface ProxyAnswer {
   status: number;
   body: string;
   tag: string;
+  /** Header lines (each ending in CRLF) the answer must carry, e.g. a 405's `allow`. */
+  headers?: string;
 }
 
 export const NO_LIVE_RELEASE: ProxyAnswer = { status: 503, body: 'no live release\n', tag: 'no-upstream' };
@@ -22,7 +24,7 @@ export function answerHead(answer: ProxyAnswer, options: { close: boolean; keepA
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n` +
     'content-type: text/plain; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(answer.body)}\r\n` +
-    `cache-control: no-store\r\nx-ccom: ${answer.tag}\r\n${connection}\r\n` +
+    `cache-control: no-store\r\nx-ccom: ${answer.tag}\r\n${answer.headers ?? ''}${connection}\r\n` +
     (options.omitBody ? '' : answer.body)
   );
 }
@@ -62,15 +64,34 @@ export function errorCode(err: Error): string | undefined {
   return undefined;
 }
 
-/** The answer for a request no upstream could serve: 502, or 504 when the instance went silent. */
-export function upstreamFailure(err: Error, upstream: Upstream): ProxyAnswer {
+/**
+ * What went wrong, naming the instance and its address: for the agent log, and for previews,
+ * which only the operator reaches (through the control socket).
+ */
+export function failureDetail(err: Error, upstream: Upstream): string {
   const code = errorCode(err);
-  const where = `upstream ${upstream.id} at ${upstream.host}:${upstream.port}`;
   const why = (code !== undefined ? EXPLANATIONS[code] : undefined) ?? err.message;
   const detail = code === 'CCOM_BAD_RESPONSE' ? ` (${err.message})` : '';
   const suffix = code !== undefined ? ` [${code}]` : '';
-  if (code === 'CCOM_RESPONSE_TIMEOUT') {
-    return { status: 504, body: `gateway timeout: ${where}: ${why}${suffix}\n`, tag: 'upstream-timeout' };
-  }
-  return { status: 502, body: `bad gateway: ${where}: ${why}${detail}${suffix}\n`, tag: 'upstream-error' };
+  return `upstream ${upstream.id} at ${upstream.host}:${upstream.port}: ${why}${detail}${suffix}`;
+}
+
+const isTimeout = (err: Error): boolean => errorCode(err) === 'CCOM_RESPONSE_TIMEOUT';
+
+/** A preview no instance could serve: 502, or 504 when the instance went silent, with the detail. */
+export function upstreamFailure(err: Error, upstream: Upstream): ProxyAnswer {
+  const detail = failureDetail(err, upstream);
+  if (isTimeout(err)) return { status: 504, body: `gateway timeout: ${detail}\n`, tag: 'upstream-timeout' };
+  return { status: 502, body: `bad gateway: ${detail}\n`, tag: 'upstream-error' };
+}
+
+const PUBLIC_BAD_GATEWAY: ProxyAnswer = { status: 502, body: 'bad gateway: the app could not answer this request\n', tag: 'upstream-error' };
+const PUBLIC_GATEWAY_TIMEOUT: ProxyAnswer = { status: 504, body: 'gateway timeout: the app did not answer in time\n', tag: 'upstream-timeout' };
+
+/**
+ * The same failure told to a client on the public port: no instance, address or port (they
+ * would show an attacker the layout behind the proxy). The detail goes to the agent log.
+ */
+export function publicFailure(err: Error): ProxyAnswer {
+  return isTimeout(err) ? PUBLIC_GATEWAY_TIMEOUT : PUBLIC_BAD_GATEWAY;
 }

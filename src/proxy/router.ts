@@ -5,7 +5,9 @@ import { tick } from './clock.js';
 import { DrainWaiters } from './drain-waiters.js';
 import { Exchange, type ExchangeRequest, type RetryPicker, type Target } from './exchange.js';
 import { NO_LIVE_RELEASE, respondText } from './failure.js';
+import { agentLog, FailureLog, type LogLine } from './failure-log.js';
 import type { RequestHead } from './http1/head.js';
+import { upstreamHead } from './upstream-head.js';
 import { forwardPreview } from './preview.js';
 import { LatencyHistogram, LATENCY_BOUNDS_MS } from './latency.js';
 import { CompiledRelease, RoutingTable, STICKY_BUCKETS, type ReleaseStats } from './routing-table.js';
@@ -38,27 +40,6 @@ function bucketFromCookie(cookie: string | undefined): number | undefined {
 
 const SWEEP_MS = 1_000;
 
-/** The request line and headers sent to the instance: the client's, plus the x-forwarded-* trio. */
-function upstreamHead(head: RequestHead, remoteAddress: string, upstream: Upstream): string {
-  const forwardedFor = head.forwardedFor === undefined ? remoteAddress : `${head.forwardedFor}, ${remoteAddress}`;
-  // A TLS terminator on this machine (Caddy, nginx) says the client used https and which host
-  // it asked for; from anywhere else those headers could be forged, so they are replaced.
-  const trusted = isLoopback(remoteAddress);
-  const proto = (trusted ? head.forwardedProto : undefined) ?? 'http';
-  const forwardedHost = (trusted ? head.forwardedHost : undefined) ?? head.host;
-  // Always HTTP/1.1 upstream (node:http never keeps a 1.0 connection open); the exchange
-  // decodes a chunked answer for an HTTP/1.0 client.
-  let out = `${head.method} ${head.target} HTTP/1.1\r\n${head.forwarded}x-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: ${proto}\r\n`;
-  if (forwardedHost !== undefined) out += `x-forwarded-host: ${forwardedHost}\r\n`;
-  else out += `host: ${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}\r\n`;
-  if (head.upgrade !== undefined) out += `connection: upgrade\r\nupgrade: ${head.upgrade}\r\n`;
-  return `${out}\r\n`;
-}
-
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
-}
-
 /** The query string of `url` (with its `?`), or '' when it has none. */
 function queryOf(url: string | undefined): string {
   const at = url?.indexOf('?') ?? -1;
@@ -76,10 +57,19 @@ export class Router implements RequestDispatcher {
   private readonly drains = new DrainWaiters((id) => this.inFlight(id));
   private readonly onUpstreamIdle = (): void => this.drains.notify();
   private readonly retryPublic: RetryPicker = (failed, tried) => this.publicRetryTarget(failed, tried);
+  private readonly log: LogLine;
+  /** What the proxy answered 502/504 itself, and why: the client is told less. */
+  private readonly failures: FailureLog;
   /** Business routes (e.g. POST /checkout) whose outcomes are counted per release. */
   readonly business = new BusinessMetrics();
   /** Retires idle connections past their keep-alive and times out silent instances. */
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
+
+  /** `log` writes a line to the agent log (stderr by default, which the agent sends there). */
+  constructor(options: { log?: LogLine } = {}) {
+    this.log = options.log ?? agentLog;
+    this.failures = new FailureLog(this.log);
+  }
 
   /** Atomic swap of the whole routing table: a request picks its target from exactly one table. */
   setTable(releases: ReleaseRoute[]): void {
@@ -127,18 +117,20 @@ export class Router implements RequestDispatcher {
       }
       const request: ExchangeRequest = {
         method: head.method,
+        target: head.target,
         head: upstreamHead(head, client.remoteAddress, upstream.upstream),
         upgrade: head.upgrade !== undefined,
         setCookie,
         onStatus: this.business.hook(head.method, head.target),
       };
       upstream.begin();
-      const exchange = new Exchange(client, request, release, upstream, this.retryPublic);
+      const exchange = new Exchange(client, request, release, upstream, this.retryPublic, this.failures);
       exchange.start();
       return exchange;
     } catch (err) {
       // A bug in the proxy must cost one request, never the agent process.
-      client.answer({ status: 500, body: `proxy error: ${messageOf(err)}\n`, tag: 'proxy-error' });
+      this.log(`proxy: internal error on ${head.method} ${head.target.split('?')[0]}: ${err instanceof Error ? (err.stack ?? err.message) : messageOf(err)}`);
+      client.answer({ status: 500, body: 'proxy error: see the agent log\n', tag: 'proxy-error' });
       return null;
     }
   }
@@ -211,6 +203,7 @@ export class Router implements RequestDispatcher {
   private sweep(): void {
     const now = tick();
     for (const state of this.upstreams.values()) state.pool.sweep(now);
+    this.failures.sweep(now);
   }
 
   /** Another instance of the same release not tried yet, else one of another live release. */

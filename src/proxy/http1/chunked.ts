@@ -3,11 +3,13 @@ import { HeadError } from './head.js';
 /** Longest chunk-size line (size plus extensions) and trailer section accepted. */
 const MAX_SIZE_LINE = 4096;
 const MAX_TRAILERS = 16 * 1024;
-/** More hex digits than this would overflow a safe integer. */
+/** More significant hex digits than this would overflow a safe integer (leading zeros are free). */
 const MAX_HEX_DIGITS = 13;
 
 const enum State {
   Size,
+  /** Whitespace after the size: only a `;` (an extension) may follow (RFC 9112 §7.1.1 BWS). */
+  SizeBws,
   SizeExtension,
   SizeLf,
   Data,
@@ -27,6 +29,11 @@ function hexValue(byte: number): number {
   return -1;
 }
 
+/** A CTL but HTAB: LF, NUL and the like have no place in a chunk extension. */
+function isControl(byte: number): boolean {
+  return (byte < 0x20 && byte !== 0x09) || byte === 0x7f;
+}
+
 /**
  * Finds where a chunked body ends (RFC 9112 §7.1): the proxy forwards the chunks as they are
  * and only needs to know which bytes belong to this message (with `onData`, it also hands out
@@ -38,6 +45,7 @@ export class ChunkedFramer {
   private state = State.Size;
   private remaining = 0;
   private digits = 0;
+  private sawDigit = false;
   private lineBytes = 0;
   private trailerBytes = 0;
 
@@ -77,26 +85,38 @@ export class ChunkedFramer {
   private step(byte: number): void {
     switch (this.state) {
       case State.Size: {
+        if (++this.lineBytes > MAX_SIZE_LINE) this.fail('chunk size line too long');
         const digit = hexValue(byte);
         if (digit >= 0) {
-          if (++this.digits > MAX_HEX_DIGITS) this.fail('chunk size too large');
-          this.remaining = this.remaining * 16 + digit;
+          this.sawDigit = true;
+          if (this.remaining > 0 || digit > 0) {
+            if (++this.digits > MAX_HEX_DIGITS) this.fail('chunk size too large');
+            this.remaining = this.remaining * 16 + digit;
+          }
           return;
         }
-        if (this.digits === 0) this.fail('chunk size expected');
+        if (!this.sawDigit) this.fail('chunk size expected');
         if (byte === 0x0d) this.state = State.SizeLf;
-        else if (byte === 0x3b || byte === 0x20 || byte === 0x09) this.state = State.SizeExtension;
+        else if (byte === 0x3b) this.state = State.SizeExtension;
+        else if (byte === 0x20 || byte === 0x09) this.state = State.SizeBws;
         else this.fail('invalid chunk size');
         return;
       }
+      case State.SizeBws:
+        // "3 2" must not pass for a chunk of 3: another parser may read it as 0x32.
+        if (++this.lineBytes > MAX_SIZE_LINE) this.fail('chunk size line too long');
+        if (byte === 0x3b) this.state = State.SizeExtension;
+        else if (byte !== 0x20 && byte !== 0x09) this.fail('invalid chunk size: only a ";" extension may follow it');
+        return;
       case State.SizeExtension:
         if (++this.lineBytes > MAX_SIZE_LINE) this.fail('chunk extension too long');
         if (byte === 0x0d) this.state = State.SizeLf;
-        else if (byte === 0x0a || byte === 0) this.fail('bare LF in chunk extension');
+        else if (isControl(byte)) this.fail('a control character in a chunk extension');
         return;
       case State.SizeLf:
         if (byte !== 0x0a) this.fail('CR without LF after chunk size');
         this.digits = 0;
+        this.sawDigit = false;
         this.lineBytes = 0;
         this.state = this.remaining === 0 ? State.TrailerLineStart : State.Data;
         return;

@@ -1,0 +1,47 @@
+import { HeadError } from './head-error.js';
+import { trimOws } from './ows.js';
+
+/**
+ * Headers a request's `Connection` may not name. Naming a header there asks the proxy to drop it
+ * (RFC 9110 §7.6.1), but the proxy frames the body by Content-Length / Transfer-Encoding and routes
+ * by Host, the sticky cookie and the trusted X-Forwarded-* trio: had it dropped them, the app would
+ * frame or route the request differently from the proxy (a half request left on a pooled
+ * connection, completed by the next client's). Such requests are refused. Naming TE (which RFC
+ * 9110 §10.1.4 requires), Trailer, Upgrade, Keep-Alive or any other header stays allowed.
+ */
+const MAY_NOT_BE_NAMED = new Set(['content-length', 'transfer-encoding', 'host', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Connection tokens: close/keep-alive/upgrade, and header names the sender marks hop-by-hop. */
+export function connectionTokens(connection: string | undefined): Set<string> {
+  const tokens = new Set<string>();
+  if (connection === undefined) return tokens;
+  for (const part of connection.split(',')) {
+    const token = trimOws(part, 0).toLowerCase();
+    if (token !== '') tokens.add(token);
+  }
+  return tokens;
+}
+
+/** A request whose Connection names a header the proxy frames or routes by: 400. */
+export function refuseProtectedTokens(tokens: Set<string>): void {
+  for (const token of tokens) {
+    if (MAY_NOT_BE_NAMED.has(token)) {
+      throw new HeadError(400, `Connection may not name ${token}: the proxy frames and routes requests by it`);
+    }
+  }
+}
+
+/**
+ * The kept lines, minus any header the Connection header names, joined for the wire. A response
+ * naming its own framing keeps it: the proxy frames the body by it, so the client must see it.
+ */
+export function joinKept(kept: string[], tokens: Set<string>): string {
+  let out = '';
+  const named = tokens.size > (tokens.has('close') ? 1 : 0) + (tokens.has('keep-alive') ? 1 : 0) + (tokens.has('upgrade') ? 1 : 0);
+  for (let i = 0; i < kept.length; i += 2) {
+    const name = kept[i] as string;
+    if (named && tokens.has(name) && !MAY_NOT_BE_NAMED.has(name)) continue;
+    out += `${kept[i + 1] as string}\r\n`;
+  }
+  return out;
+}
