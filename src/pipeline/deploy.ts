@@ -49,6 +49,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   opts.emit({ type: 'start', app: config.app, strategy: strategyName, kind });
   const store = Store.open(opts.appDir);
   const who = whoAmI();
+  // Locked before reading what is live: a rollback or `down` finishing meanwhile changes it.
+  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
   const releaseId = newReleaseId();
   const live = store.liveRelease();
   const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
@@ -59,7 +61,6 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   }
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
-  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
   const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
