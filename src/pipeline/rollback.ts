@@ -13,6 +13,7 @@ import { outcomeOf, type Outcome } from './outcome.js';
 import { recordOutcome } from './record.js';
 import { connectOptions, specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
+import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
 
@@ -76,7 +77,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     stopInterrupts();
     unlock.release();
   }
-  const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
+  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records }, outcome, opts.emit);
   await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
