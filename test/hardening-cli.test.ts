@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,4 +75,20 @@ test('a small release deploys on a small disk; one that would not leave room for
     assert.equal(big.code, 2, big.stderr);
     assert.match(big.json.deployment.reason, /disk: \d+ MB free where releases are kept; a release needs about \d+ MB/);
   });
+});
+
+test('deploy with build.artifacts reaching /etc through a symlink is blocked, naming the path and where it points', async () => {
+  const app = fixtureApp('v1');
+  try {
+    symlinkSync('/etc', join(app.dir, 'etclink'));
+    writeConfig(app, [], 'build:\n  artifacts: [server.js, package.json, etclink/passwd]\n');
+    const deploy = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(deploy.code, 2, deploy.stderr);
+    assert.match(deploy.json.deployment.reason, /build artifact "etclink\/passwd" resolves outside the app directory: etclink\/passwd → \/etc\/passwd/);
+    assert.match(deploy.stderr, /^❌ Deployment blocked - /m);
+    const releases = join(app.dir, '.ccom', 'releases');
+    assert.deepEqual(existsSync(releases) ? readdirSync(releases) : [], [], 'no release was assembled');
+  } finally {
+    await app.cleanup();
+  }
 });
