@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -19,4 +19,28 @@ export function releasesDir(appDir: string): string {
 /** The app was deployed at least once from here (it has history). */
 export function wasDeployed(appDir: string): boolean {
   return existsSync(appStateDir(appDir));
+}
+
+/** Only the app's user may enter `.ccom/`: it holds the control socket, history and logs. */
+export const STATE_DIR_MODE = 0o700;
+
+/**
+ * Tightens an existing `.ccom/` that others can read or enter (made by hand, or by an older
+ * ccom, at 0755) to 0700. Returns the mode it had when it changed it, so the caller can say so
+ * once: afterwards it is 0700 and nothing is said again.
+ */
+export function tightenStateDir(appDir: string): number | undefined {
+  const dir = appStateDir(appDir);
+  let mode: number;
+  try {
+    const stat = lstatSync(dir);
+    // A symlink's target is not ours to chmod; not a directory is for the commands to report.
+    if (!stat.isDirectory()) return undefined;
+    mode = stat.mode & 0o777;
+  } catch {
+    return undefined; // not created yet: it will be created 0700
+  }
+  if ((mode & 0o077) === 0) return undefined;
+  chmodSync(dir, STATE_DIR_MODE);
+  return mode;
 }

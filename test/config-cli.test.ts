@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_CONFIG, fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 import { runCcom } from './helpers/ccom.js';
@@ -28,11 +29,72 @@ const cases: Array<{ name: string; make(app: FixtureApp): void; names: RegExp[] 
     names: [/line 4\b/],
   },
   {
+    name: 'billion-laughs YAML (nested aliases)',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), `${BASE_CONFIG}${laughs()}`),
+    names: [/aliases expand to too much data/],
+  },
+  {
+    name: 'JSON nested 100,000 levels deep',
+    make: (app) => {
+      rmSync(join(app.dir, 'ccom.yaml'));
+      writeFileSync(join(app.dir, 'ccom.json'), `{"app":"fixture","start":"node server.js","build":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    },
+    names: [/ccom\.json nests lists or mappings more than 32 levels deep/],
+  },
+  {
+    name: 'ccom.json beside ccom.yaml',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.json'), '{"app":"other","start":"node server.js"}'),
+    names: [/ccom\.yaml and ccom\.json are both in/],
+  },
+  {
+    name: 'health.timeout: 0',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), replaced('timeout: 5s', 'timeout: 0')),
+    names: [/health\.timeout: got 0, expected a duration above 0/],
+  },
+  {
+    name: 'health.interval: 0 (a busy health-check loop)',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), replaced('interval: 200ms', 'interval: 0')),
+    names: [/health\.interval: got 0, expected a duration of at least 100ms/],
+  },
+  {
+    name: 'health.interval of 2^31 ms (a timer that fires at once)',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), replaced('interval: 200ms', 'interval: 2147483648')),
+    names: [/health\.interval: got 2147483648, expected .*at most 24 days/],
+  },
+  {
+    name: 'limits.memory: 1',
+    make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), `${BASE_CONFIG}limits:\n  memory: 1\n`),
+    names: [/limits\.memory: got 1, expected a size of at least 16MB/],
+  },
+  {
+    name: 'a FIFO as ccom.yaml (nothing ever writes to it)',
+    make: (app) => {
+      rmSync(join(app.dir, 'ccom.yaml'));
+      execFileSync('mkfifo', [join(app.dir, 'ccom.yaml')]);
+    },
+    names: [/ccom\.yaml is not a regular file/],
+  },
+  {
+    name: 'a directory as ccom.yaml',
+    make: (app) => {
+      rmSync(join(app.dir, 'ccom.yaml'));
+      mkdirSync(join(app.dir, 'ccom.yaml'));
+    },
+    names: [/ccom\.yaml is (not a regular file|a directory)/],
+  },
+  {
     name: 'a missing ccom.yaml',
     make: (app) => rmSync(join(app.dir, 'ccom.yaml')),
     names: [/ccom\.yaml/],
   },
 ];
+
+/** Nine aliases of nine aliases, seven levels: 9^7 (4.8 million) strings from a few lines. */
+function laughs(): string {
+  let text = 'x-laughs:\n  l0: &l0 "lol"\n';
+  for (let i = 1; i <= 7; i++) text += `  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]\n`;
+  return text;
+}
 
 function replaced(from: string, to: string): string {
   assert.ok(BASE_CONFIG.includes(from), `BASE_CONFIG has no "${from}"`);
@@ -40,7 +102,8 @@ function replaced(from: string, to: string): string {
 }
 
 for (const c of cases) {
-  test(`ccom deploy with ${c.name} is blocked (exit 2) with a message naming it and no stack trace`, async () => {
+  // A time limit, so a config read that blocks (a FIFO) fails the test instead of hanging it.
+  test(`ccom deploy with ${c.name} is blocked (exit 2) with a message naming it and no stack trace`, { timeout: 60_000 }, async () => {
     const app = fixtureApp('v1');
     try {
       c.make(app);

@@ -169,7 +169,7 @@ test('canary steps accept pause and percent strings, and always end at 100', () 
 
 test('a bad duration names the key path, the value and the format', () => {
   assert.deepEqual(problems(`${MINIMAL}health:\n  timeout: soon\n`), [
-    'ccom.yaml: health.timeout: got "soon", expected a duration like 500ms, 5s or 2m',
+    'ccom.yaml: health.timeout: got "soon", expected a duration above 0 like 500ms, 5s or 2m, at most 24 days',
   ]);
 });
 
@@ -303,16 +303,40 @@ test('loadConfig: ccom.json is accepted, and broken JSON names the position', ()
   }
 });
 
-test('loadConfig prefers ccom.yaml, then ccom.yml, then ccom.json', () => {
+test('loadConfig reads ccom.yaml, ccom.yml or ccom.json, and refuses two of them side by side', () => {
   const dir = tempDir();
   try {
     fs.writeFileSync(path.join(dir, 'ccom.json'), JSON.stringify({ app: 'from-json', start: 'x' }));
     assert.equal(loadConfig(dir).config.app, 'from-json');
     fs.writeFileSync(path.join(dir, 'ccom.yml'), 'app: from-yml\nstart: x\n');
+    assert.throws(() => loadConfig(dir), (err: UserError) => /^ccom\.yml and ccom\.json are both in /.test(err.message) && /keep one of them/.test(err.fix ?? ''));
+    fs.rmSync(path.join(dir, 'ccom.json'));
     assert.equal(loadConfig(dir).config.app, 'from-yml');
-    fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: from-yaml\nstart: x\n');
-    assert.equal(loadConfig(dir).config.app, 'from-yaml');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('durations and sizes have bounds: no zero timeouts, no busy polling, no timer past 2^31 ms, no 1-byte memory limit', () => {
+  const at = (line: string) => problems(`${MINIMAL}${line}`);
+  assert.match(at('health:\n  timeout: 0\n')[0] ?? '', /health\.timeout: got 0, expected a duration above 0/);
+  assert.match(at('health:\n  interval: 99ms\n')[0] ?? '', /health\.interval: got "99ms", expected a duration of at least 100ms/);
+  assert.match(at('health:\n  interval: 25d\n')[0] ?? '', /health\.interval/);
+  assert.match(at('health:\n  interval: 600h\n')[0] ?? '', /at most 24 days/);
+  assert.match(at('gates:\n  - name: t\n    run: x\n    timeout: 0s\n')[0] ?? '', /gates\[0\]\.timeout: got "0s"/);
+  assert.match(at('canary:\n  interval: 10ms\n')[0] ?? '', /canary\.interval/);
+  assert.match(at('alerts:\n  timeout: 0\n')[0] ?? '', /alerts\.timeout/);
+  assert.match(at('stopTimeout: 2147483648\n')[0] ?? '', /stopTimeout/);
+  assert.match(at('limits:\n  memory: 15MB\n')[0] ?? '', /limits\.memory: got "15MB", expected a size of at least 16MB/);
+  const edge = parseConfigText(`${MINIMAL}health:\n  interval: 100ms\n  timeout: 1\nstopTimeout: 0\ndrainTimeout: 2147483647\nlimits:\n  memory: 16MB\n`, 'ccom.yaml');
+  assert.deepEqual([edge.health.intervalMs, edge.health.timeoutMs, edge.stopTimeoutMs, edge.drainTimeoutMs, edge.limits.memory], [100, 1, 0, 2 ** 31 - 1, 16e6]);
+});
+
+test('a config that attacks the parser (aliases expanding to millions of nodes, 100,000 levels of nesting) is a config error', () => {
+  let laughs = 'app: shop\nstart: x\nx-l:\n  l0: &l0 "lol"\n';
+  for (let i = 1; i <= 7; i++) laughs += `  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]\n`;
+  assert.match(problems(laughs)[0] ?? '', /^ccom\.yaml: aliases expand to too much data/);
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  assert.match(problems(`{"app":"shop","start":"x","shared":${deep}}`, 'ccom.json')[0] ?? '', /ccom\.json nests lists or mappings more than 32 levels deep/);
+  assert.match(problems(`${MINIMAL}shared: ${deep}\n`)[0] ?? '', /ccom\.yaml nests lists or mappings more than 32 levels deep/);
 });

@@ -281,7 +281,7 @@ describe('deploys on a fresh app', () => {
       const [winner, loser] = ra.code === 0 ? [a, rb] : [b, ra];
       assert.equal(loser.json.deployment.status, 'blocked');
       const reason: string = loser.json.deployment.reason;
-      assert.match(reason, /another deployment is in progress/);
+      assert.match(reason, /another command is changing what serves: `ccom deploy`/);
       assert.match(reason, new RegExp(`\\bpid ${winner.pid}\\b`));
       const since = /since (\S+)/.exec(reason)?.[1];
       assert.ok(since && Date.parse(since) >= startedAt - 1000 && Date.parse(since) <= Date.now(), `no holding time in: ${reason}`);

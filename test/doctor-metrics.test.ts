@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 import { get, runCcom } from './helpers/ccom.js';
@@ -12,7 +13,7 @@ backup:
   run: cp data/app.db "$CCOM_BACKUP_DIR/"
   restore: cp "$CCOM_BACKUP_DIR/app.db" data/
 `;
-const DOCTOR_CHECKS = ['disk', 'memory', 'cpu-load', 'proxy-port', 'monitoring-port', 'routing', 'monitoring', 'alerts', 'backups'];
+const DOCTOR_CHECKS = ['disk', 'memory', 'cpu-load', 'proxy-port', 'monitoring-port', 'history', 'live-release', 'routing', 'monitoring', 'alerts', 'backups'];
 
 interface Check {
   name: string;
@@ -66,7 +67,7 @@ describe('ccom doctor and /metrics on a deployed app', () => {
       assert.ok(checks[name], `doctor has no "${name}" check`);
       assert.ok(checks[name].status === 'pass' || checks[name].status === 'warn', `${name}: ${checks[name].status} ${checks[name].message}`);
     }
-    for (const name of ['proxy-port', 'monitoring-port', 'routing', 'monitoring', 'alerts', 'backups']) assert.equal(checks[name]!.status, 'pass', `${name}: ${checks[name]!.message}`);
+    for (const name of ['proxy-port', 'monitoring-port', 'history', 'live-release', 'routing', 'monitoring', 'alerts', 'backups']) assert.equal(checks[name]!.status, 'pass', `${name}: ${checks[name]!.message}`);
     assert.match(checks.backups!.message, /restore into a scratch directory/);
     assert.match(checks.routing!.message, new RegExp(`${release} 100% on 2 instance`));
     const ping = await hook.waitFor((b) => b.event === 'ping');
@@ -121,6 +122,31 @@ describe('ccom doctor and /metrics on a deployed app', () => {
     const ratio = series(samples, 'ccom_business_success_ratio', { ...live, name: 'checkout' });
     assert.equal(ratio.length, 1);
     assert.ok(Math.abs(ratio[0]!.value - 0.75) < 1e-9, `checkout success ratio ${ratio[0]!.value}`);
+  });
+
+  // The two below change the deployed app: they run last, the history one putting it back.
+  it('a history that cannot be written (state.db immutable, so even root cannot) fails history with the fix', async () => {
+    const db = join(app.dir, '.ccom', 'state.db');
+    execFileSync('chattr', ['+i', db]);
+    try {
+      const { code, checks } = await doctor(app.dir);
+      assert.equal(code, 2);
+      assert.equal(checks.history?.status, 'fail', JSON.stringify(checks.history));
+      assert.match(checks.history!.message, /state\.db cannot be written \(EPERM\)/);
+      assert.match(checks.history!.fix ?? '', /lsattr/);
+    } finally {
+      execFileSync('chattr', ['-i', db]);
+    }
+  });
+
+  it('a live release whose directory was deleted fails live-release with the fix', async () => {
+    const dir = join(app.dir, '.ccom', 'releases', release);
+    rmSync(dir, { recursive: true, force: true });
+    const { code, checks } = await doctor(app.dir);
+    assert.equal(code, 2);
+    assert.equal(checks['live-release']?.status, 'fail', JSON.stringify(checks['live-release']));
+    assert.match(checks['live-release']!.message, new RegExp(`live release ${release} has no directory any more`));
+    assert.match(checks['live-release']!.fix ?? '', /ccom deploy/);
   });
 });
 

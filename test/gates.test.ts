@@ -220,6 +220,42 @@ test('shared paths outside the app and existing releases are refused', async () 
   await assert.rejects(assembleRelease({ appDir: app, releaseDir: releasePath(app, 'dup'), shared: [] }), /already exists/);
 });
 
+test('an artifact or shared path that resolves outside the app through a symlink is refused, naming where it points', async () => {
+  const app = makeApp();
+  const outside = tempDir('outside');
+  fs.writeFileSync(path.join(outside, 'passwd'), 'root:x:0:0\n');
+  fs.symlinkSync(outside, path.join(app, 'etclink'));
+  const cases: Array<{ artifacts?: string[]; shared: string[]; what: RegExp }> = [
+    { artifacts: ['etclink/passwd', 'package.json'], shared: [], what: /^build artifact "etclink\/passwd" resolves outside the app directory: etclink\/passwd → / },
+    { artifacts: ['etclink'], shared: [], what: /^build artifact "etclink" resolves outside/ },
+    { shared: ['etclink'], what: /^shared path "etclink" resolves outside the app directory: etclink → / },
+    // Not created yet: judged by the parent mkdir would follow.
+    { shared: ['etclink/uploads'], what: /^shared path "etclink\/uploads" resolves outside the app directory: etclink → / },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const releaseDir = releasePath(app, `out-${i}`);
+    await assert.rejects(assembleRelease({ appDir: app, releaseDir, artifacts: c.artifacts, shared: c.shared }), (err: unknown) => {
+      assert.ok(err instanceof UserError && c.what.test(err.message), String(err));
+      assert.ok(err.message.includes(fs.realpathSync(outside)), err.message);
+      assert.match(err.fix ?? '', /ships only files inside/);
+      return true;
+    });
+    assert.ok(!fs.existsSync(releaseDir), 'nothing assembled');
+  }
+  assert.ok(!fs.existsSync(path.join(outside, 'uploads')), 'no directory was created outside the app');
+});
+
+test('a symlink inside the app tree is copied as a link, never followed: what it points to stays out of the release', async () => {
+  const app = makeApp();
+  const outside = tempDir('outside');
+  fs.writeFileSync(path.join(outside, 'secret'), 'top secret\n');
+  fs.symlinkSync(outside, path.join(app, 'lib', 'elsewhere'));
+  const releaseDir = releasePath(app, 'links');
+  const result = await assembleRelease({ appDir: app, releaseDir, artifacts: ['lib'], shared: [] });
+  assert.ok(fs.lstatSync(path.join(releaseDir, 'lib', 'elsewhere')).isSymbolicLink());
+  assert.deepEqual(result.manifest.map((e) => e.path), ['lib/util.js'], 'the outside file is not part of the release');
+});
+
 // ---------- env ----------
 
 test('loadEnvFile parses the file and lists missing names without values', () => {

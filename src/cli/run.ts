@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { asUserError, ExitCode, isUserError, messageOf } from '../errors.js';
 import { createColors } from 'picocolors';
 import { resolve } from 'node:path';
+import { appStateDir, tightenStateDir } from '../app-state.js';
 
 export interface GlobalOptions {
   appDir: string;
@@ -62,6 +63,10 @@ export async function runCommand(name: string, cmd: Command): Promise<void> {
   };
   let code: number;
   try {
+    const loose = tightenStateDir(globals.appDir);
+    if (loose !== undefined) {
+      ctx.say(`⚠ ${appStateDir(globals.appDir)} was mode 0${loose.toString(8)} (others could read ccom's history and logs); it is 0700 now`);
+    }
     const loader = loaders[name];
     if (!loader) throw new Error(`no command module for ${name}`);
     code = await (await loader()).run(ctx);

@@ -29,7 +29,9 @@ export function parseConfig(raw: unknown, file: string): Config {
 export function parseConfigText(text: string, file: string): Config {
   const label = path.basename(file);
   const body = text.replace(/^\uFEFF/, '');
-  return parseConfig(file.endsWith('.json') ? parseJson(body, label) : parseYaml(body, label), label);
+  const raw = file.endsWith('.json') ? parseJson(body, label) : parseYaml(body, label);
+  assertShallow(raw, label);
+  return parseConfig(raw, label);
 }
 
 /**
@@ -41,22 +43,47 @@ export function loadConfig(appDir: string): LoadedConfig {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UserError(`app directory ${dir} does not exist`, { fix: 'pass the app directory with -C <path>' });
   }
-  const name = CONFIG_FILES.find((f) => fs.existsSync(path.join(dir, f)));
+  const found = CONFIG_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+  const name = found[0];
   if (name === undefined) {
     throw new UserError(`no ccom.yaml in ${dir}`, { fix: 'run `ccom init` to create one' });
   }
-  const file = path.join(dir, name);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { fix: `check the permissions of ${file}`, cause: err });
+  // Reading one and ignoring the other would deploy a config the user may not be editing.
+  if (found.length > 1) {
+    throw new UserError(`${found.join(' and ')} are both in ${dir}: ccom cannot tell which one you mean`, {
+      fix: `keep one of them and delete (or rename) the other${found.length > 2 ? 's' : ''}`,
+    });
   }
-  return { config: parseConfigText(text, file), file, appDir: dir };
+  const file = path.join(dir, name);
+  return { config: parseConfigText(readRegularFile(file), file), file, appDir: dir };
+}
+
+/**
+ * Reads a file that must be a regular file. Opened non-blocking, so a FIFO in its place cannot
+ * hang the command before fstat says what it is (a directory or device is refused the same way).
+ */
+function readRegularFile(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFile()) {
+      throw new UserError(`${file} is not a regular file`, { fix: `replace ${file} with a plain file holding the config` });
+    }
+    return fs.readFileSync(fd, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new UserError(`${file} is a directory, not a config file`, { fix: `replace ${file} with a plain file holding the config` });
+    throw new UserError(`cannot read ${file}: ${code ?? String(err)}`, { fix: `check the permissions of ${file}`, cause: err });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 function parseYaml(text: string, label: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
+  // yaml's parser recurses per level and reports the overflow as a syntax error at the deepest one.
+  if (doc.errors.some((e) => e.message.includes('Maximum call stack'))) throw tooDeep(label);
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
@@ -67,7 +94,32 @@ function parseYaml(text: string, label: string): unknown {
     const excerpt = doc.errors[0]?.message.split('\n').slice(1).join('\n').replace(/^\n+|\n+$/g, '');
     throw new UserError(lines.join('\n'), { fix: `fix the YAML syntax in ${label} (indent with spaces, quote values containing ": " or "#")`, detail: excerpt || undefined });
   }
-  return doc.toJS();
+  try {
+    // Each alias counted once per use: a few lines of nested aliases (billion laughs) expand to gigabytes.
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (!(err instanceof ReferenceError || err instanceof RangeError)) throw err;
+    throw new UserError(`${label}: aliases expand to too much data (${err.message.split('\n')[0]})`, {
+      fix: `write the values out in ${label}, or use fewer \`*alias\` references`,
+    });
+  }
+}
+
+/** A config is a few levels deep; thousands of levels are an attack on the validator's recursion. */
+const MAX_DEPTH = 32;
+
+function tooDeep(label: string): UserError {
+  return new UserError(`${label} nests lists or mappings more than ${MAX_DEPTH} levels deep`, { fix: `flatten ${label}: no ccom key is nested that deep` });
+}
+
+function assertShallow(value: unknown, label: string): void {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > MAX_DEPTH) throw tooDeep(label);
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
 }
 
 function parseJson(text: string, label: string): unknown {

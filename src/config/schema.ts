@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration, parseFraction } from './duration.js';
+import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import type { CanaryStep, Config } from './types.js';
 
@@ -39,7 +39,22 @@ const command = text('a shell command, like "npm test"');
 const int = (min: number, max: number, expected = `a whole number from ${min} to ${max}`) =>
   leaf(expected, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined));
 
-const duration = leaf('a duration like 500ms, 5s or 2m', parseDuration);
+/** setTimeout's ceiling: a longer delay fires after 1 ms, which turned health.interval: 30d into a busy loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration from `min` ms up to what a timer can wait; 0 is allowed only where it means "not at all". */
+const durationFrom = (min: number) => {
+  const floor = min === 0 ? '' : min === 1 ? ' above 0' : ` of at least ${formatDuration(min)}`;
+  return leaf(`a duration${floor} like 500ms, 5s or 2m, at most 24 days`, (v) => {
+    const ms = parseDuration(v);
+    return ms !== undefined && ms >= min && ms <= MAX_TIMER_MS ? ms : undefined;
+  });
+};
+const duration = durationFrom(0);
+/** Timeouts: 0 would fail every run at once. */
+const timeoutDuration = durationFrom(1);
+/** Loops that poll (health checks, the analysis of a step): faster than 100 ms only burns CPU. */
+const pollInterval = durationFrom(100);
 
 const fraction = leaf('a percentage like 1% or a fraction like 0.01', parseFraction);
 
@@ -47,11 +62,17 @@ const port = int(0, 65535, 'a port number from 0 to 65535 (0 picks a free port)'
 
 /** Sizes: 512MB, 1.5GB, 300KB (decimal units), or a number of bytes. */
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, k: 1e3, m: 1e6, g: 1e9 };
-const size = leaf('a size like 256MB or 1GB', (v) => {
-  if (typeof v === 'number' && v > 0) return v;
+function parseSize(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : undefined;
   const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmg]?b?)$/i.exec(v.trim()) : null;
   const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
   return m && unit ? Math.round(Number(m[1]) * unit) : undefined;
+}
+/** Below 16 MB no Node app even boots: `memory: 1` restarted every instance twice a second. */
+const MIN_MEMORY = 16e6;
+const memorySize = leaf('a size of at least 16MB, like 256MB or 1GB', (v) => {
+  const bytes = parseSize(v);
+  return bytes !== undefined && bytes >= MIN_MEMORY ? bytes : undefined;
 });
 
 const metricName = leaf('a metric name of lowercase letters, digits and _, like checkout', (v) =>
@@ -91,7 +112,7 @@ const MINUTES_10 = 600_000;
 const gate = section({
   name: text('a gate name, like test'),
   run: command,
-  timeout: duration.default(MINUTES_10),
+  timeout: timeoutDuration.default(MINUTES_10),
   required: bool.default(true),
 }).transform(({ name, run, timeout, required }) => ({ name, run, timeoutMs: timeout, required }));
 
@@ -132,7 +153,7 @@ export const configSchema = section({
   build: section({
     command: command.optional(),
     artifacts: list(relativePath, 'a list of paths, like [dist, package.json]').optional(),
-    timeout: duration.default(MINUTES_10),
+    timeout: timeoutDuration.default(MINUTES_10),
   })
     .transform(({ command, artifacts, timeout }) => ({ command, artifacts, timeoutMs: timeout }))
     .optional(),
@@ -142,7 +163,7 @@ export const configSchema = section({
     file: relativePath.optional(),
     required: list(envName, 'a list of variable names, like [DATABASE_URL]').default([]),
   }).prefault({}),
-  migrations: section({ check: command.optional(), run: command.optional(), timeout: duration.default(MINUTES_10) })
+  migrations: section({ check: command.optional(), run: command.optional(), timeout: timeoutDuration.default(MINUTES_10) })
     .transform(({ check, run, timeout }) => ({ check, run, timeoutMs: timeout }))
     .optional(),
   backup: section({
@@ -151,28 +172,28 @@ export const configSchema = section({
     keep: int(1, 1000, 'how many backups to keep, like 5').default(5),
     restoreOnRollback: bool.default(true),
   }).optional(),
-  limits: section({ memory: size.optional() }).prefault({}),
+  limits: section({ memory: memorySize.optional() }).prefault({}),
   instances: int(1, 64).default(2),
-  health: section({ path: urlPath.default('/'), interval: duration.default(1000), timeout: duration.default(30_000) })
+  health: section({ path: urlPath.default('/'), interval: pollInterval.default(1000), timeout: timeoutDuration.default(30_000) })
     .transform(({ path: p, interval, timeout }) => ({ path: p, intervalMs: interval, timeoutMs: timeout }))
     .prefault({}),
   smoke: list(smokeCheck, 'a list of checks, each with a path').default([]),
   strategy: z.enum(STRATEGIES, { error: `one of ${STRATEGIES.join(', ')}` }).default('blue-green'),
   canary: section({
     steps: list(canaryStep, 'a list of percentages, like [10, 50, pause, 100]').transform(endAtFullTraffic).default([10, 50, 100]),
-    interval: duration.default(5000),
+    interval: pollInterval.default(5000),
   })
     .transform(({ steps, interval }) => ({ steps, intervalMs: interval }))
     .prefault({}),
-  rolling: section({ batch: int(1, 64).default(1), interval: duration.default(2000) })
+  rolling: section({ batch: int(1, 64).default(1), interval: pollInterval.default(2000) })
     .transform(({ batch, interval }) => ({ batch, intervalMs: interval }))
     .prefault({}),
   analysis: section({
     maxErrorRate: fraction.default(0.01),
-    maxLatencyP99: duration.default(500),
+    maxLatencyP99: timeoutDuration.default(500),
     maxLatencyRatio: leaf('a number above 0, like 1.5', (v) => (typeof v === 'number' && v > 0 ? v : undefined)).default(1.5),
     minRequests: int(0, 1_000_000_000, 'a whole number of requests, like 20').default(20),
-    inconclusiveTimeout: duration.default(60_000),
+    inconclusiveTimeout: timeoutDuration.default(60_000),
     onInconclusive: z.enum(['rollback', 'promote'], { error: 'rollback or promote' }).default('rollback'),
     // Fresh processes answer their first requests slowly (JIT, cold caches): latency is judged after this.
     warmup: duration.default(1000),
@@ -205,7 +226,7 @@ export const configSchema = section({
   alerts: section({
     webhook: webhookUrl.optional(),
     format: z.enum(['json', 'slack'], { error: 'json or slack' }).default('json'),
-    timeout: duration.default(2000),
+    timeout: timeoutDuration.default(2000),
     retries: int(0, 10).default(2),
   })
     .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }))

@@ -29,6 +29,32 @@ export function insideAppDir(p: string, what: string): string {
   return normalized;
 }
 
+/**
+ * Refuses a listed path (artifact or shared) whose real location is outside the app dir: a
+ * symlink on the way (`etclink/passwd`, etclink → /etc) would copy /etc/passwd into the release,
+ * or link a shared path to a system directory the instances then write to. A path not created
+ * yet is judged by its nearest existing parent, which is what mkdir would follow.
+ */
+export async function assertResolvesInside(appDir: string, rel: string, what: string): Promise<void> {
+  const root = await fs.realpath(appDir);
+  let probe = path.join(appDir, rel);
+  let real: string | undefined;
+  while (real === undefined) {
+    try {
+      real = await fs.realpath(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || probe === appDir) throw err;
+      probe = path.dirname(probe);
+    }
+  }
+  if (real === root || real.startsWith(`${root}${path.sep}`)) return;
+  const shown = path.relative(appDir, probe) || rel;
+  throw new UserError(`${what} "${rel}" resolves outside the app directory: ${shown} → ${real}`, {
+    fix: `ccom ships only files inside ${appDir}: copy what the release needs into it (or make the build write it there), or remove the symlink from the path`,
+  });
+}
+
 function isExcluded(rel: string, excluded: readonly string[]): boolean {
   return excluded.some((ex) => rel === ex || rel.startsWith(`${ex}/`));
 }
@@ -62,6 +88,7 @@ export async function collectArtifacts(appDir: string, artifacts: string[], excl
   const byRel = new Map<string, TreeItem>();
   for (const artifact of artifacts) {
     const rel = insideAppDir(artifact, 'build artifact');
+    await assertResolvesInside(appDir, rel, 'build artifact');
     const stat = await fs.lstat(path.join(appDir, rel)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err;
       throw new UserError(`build artifact ${artifact} is missing after the build`, {

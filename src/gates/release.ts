@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { freeBytes } from './disk.js';
 import { buildManifest, manifestDigest, manifestPathFor, type ManifestEntry, type ManifestFile } from './manifest.js';
 import { mapLimit } from './map-limit.js';
-import { collectArtifacts, collectTree, insideAppDir, type TreeItem } from './release-tree.js';
+import { assertResolvesInside, collectArtifacts, collectTree, insideAppDir, type TreeItem } from './release-tree.js';
 
 export { verifyRelease, manifestPathFor, type ManifestEntry, type ManifestFile } from './manifest.js';
 
@@ -65,6 +65,7 @@ async function placeItems(appDir: string, target: string, items: TreeItem[]): Pr
 
 async function linkShared(appDir: string, target: string, shared: string[]): Promise<void> {
   for (const rel of shared) {
+    await assertResolvesInside(appDir, rel, 'shared path');
     const own = path.join(appDir, rel);
     try {
       await fs.lstat(own);

@@ -16,6 +16,7 @@ import { connectOptions, specFor, specForStored } from './release-spec.js';
 import { storeControl } from './control.js';
 import { interruptSteps } from './interrupt.js';
 import { dataAfterRollback, runMigrations } from './migrate.js';
+import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
 import { removeRelease, validate } from './validate.js';
@@ -49,6 +50,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   opts.emit({ type: 'start', app: config.app, strategy: strategyName, kind });
   const store = Store.open(opts.appDir);
   const who = whoAmI();
+  // Locked before reading what is live: a rollback or `down` finishing meanwhile changes it.
+  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
   const releaseId = newReleaseId();
   const live = store.liveRelease();
   const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
@@ -59,7 +62,6 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   }
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
-  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: `ccom ${kind}` }, opts.emit);
   const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
@@ -82,7 +84,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       });
       await steps.must('agent', async (step) => {
         await target.connect(connectOptions(config));
-        step.message(`proxy on ${target.publicUrl()}`);
+        step.message(`proxy on ${reachableUrl(target.publicUrl())}`);
       });
       const before = await target.status();
       const running = before.instances;
@@ -92,7 +94,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
       try {
-        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, target.publicUrl()));
+        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, reachableUrl(target.publicUrl())));
         await strategy.run({
           target,
           config,
@@ -118,7 +120,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     stopInterrupts();
     unlock.release();
   }
-  const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
+  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records }, outcome, opts.emit);
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;

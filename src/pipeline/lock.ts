@@ -10,8 +10,9 @@ export interface HeldLock {
 }
 
 /**
- * One deployment (or rollback) at a time per app. A lock whose holder process is gone is
- * taken over, and the user is told.
+ * One command that changes what serves (deploy, rollback, down) at a time per app: two of
+ * them interleaving leave the app in neither state (a rollback starting instances while `down`
+ * stops the agent). A lock whose holder process is gone is taken over, and the user is told.
  */
 export function acquireDeployLock(store: Store, who: { who: string; deploymentId: string; command: string }, emit: Emit): HeldLock {
   const result = store.acquireLock({ pid: process.pid, host: hostname(), ...who });
@@ -31,8 +32,8 @@ export function acquireDeployLock(store: Store, who: { who: string; deploymentId
     check() {
       if (result.ok) return;
       const h = result.holder;
-      throw new Blocked(`another deployment is in progress: \`${h.command}\` by ${h.who} (pid ${h.pid} on ${h.host}) since ${h.since}`, {
-        fix: 'wait for it to finish (`ccom status` shows it); a lock left by a process that died is taken over automatically',
+      throw new Blocked(`another command is changing what serves: \`${h.command}\` by ${h.who} (pid ${h.pid} on ${h.host}) since ${h.since}`, {
+        fix: 'wait for it to finish (`ccom status` shows it), then run this command again; a lock left by a process that died is taken over automatically',
       });
     },
     release() {

@@ -13,6 +13,7 @@ import { outcomeOf, type Outcome } from './outcome.js';
 import { recordOutcome } from './record.js';
 import { connectOptions, specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
+import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
 
@@ -27,6 +28,8 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   const { config } = loadConfig(opts.appDir);
   const store = Store.open(opts.appDir);
   const who = whoAmI();
+  // Locked before reading what is live: a `down` or deploy finishing meanwhile changes it.
+  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
   const live = store.liveRelease();
   const wanted = opts.release ? store.getRelease(opts.release) : store.previousRelease();
   const base = { id, app: config.app, kind: 'rollback', strategy: 'blue-green', startedAt, release: wanted?.id ?? opts.release ?? null, previous: live?.id ?? null } as const;
@@ -34,7 +37,6 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   const steps = new Steps(opts.emit, store, id);
   const target = createTarget(opts.appDir);
-  const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
   const stopInterrupts = interruptSteps(steps, opts.emit);
@@ -76,7 +78,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     stopInterrupts();
     unlock.release();
   }
-  const result = finish({ ...base, url: target.publicUrl(), steps: steps.records }, outcome, opts.emit);
+  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records }, outcome, opts.emit);
   await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;

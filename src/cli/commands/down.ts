@@ -1,5 +1,6 @@
 import { Store } from '../../store/index.js';
-import { whoAmI } from '../../pipeline/ids.js';
+import { newDeploymentId, whoAmI } from '../../pipeline/ids.js';
+import { acquireDeployLock } from '../../pipeline/lock.js';
 import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
@@ -10,18 +11,28 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.result({ stopped: 0 });
     return 0;
   }
-  const target = createTarget(ctx.appDir);
-  await target.attach();
-  const { instances } = await target.status();
-  await target.down();
   const store = Store.open(ctx.appDir);
-  // Nothing serves after `down`: the release that was live becomes the one `rollback` or the
-  // next deploy starts from, and no message claims it still serves.
-  const live = store.liveRelease();
-  if (live) store.setReleaseStatus(live.id, 'previous');
-  store.audit(whoAmI(), 'down', { instances: instances.length, release: live?.id ?? null });
-  store.close();
-  ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom deploy\` starts again)`);
-  ctx.result({ stopped: instances.length });
-  return 0;
+  // `down` changes what serves like a deploy or rollback does, so it takes the same lock:
+  // unlocked, a rollback could start instances while the agent stops, or after "stopped".
+  const lock = acquireDeployLock(store, { who: whoAmI(), deploymentId: newDeploymentId(), command: 'ccom down' }, (event) => {
+    if (event.type === 'info') ctx.say(event.message);
+  });
+  try {
+    lock.check();
+    const target = createTarget(ctx.appDir);
+    await target.attach();
+    const { instances } = await target.status();
+    await target.down();
+    // Nothing serves after `down`: the release that was live becomes the one `rollback` or the
+    // next deploy starts from, and no message claims it still serves.
+    const live = store.liveRelease();
+    if (live) store.setReleaseStatus(live.id, 'previous');
+    store.audit(whoAmI(), 'down', { instances: instances.length, release: live?.id ?? null });
+    ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom deploy\` starts again)`);
+    ctx.result({ stopped: instances.length });
+    return 0;
+  } finally {
+    lock.release();
+    store.close();
+  }
 }

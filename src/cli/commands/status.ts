@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/load.js';
 import { processRunning } from '../../gates/process-group.js';
 import { readControl } from '../../pipeline/control.js';
+import { reachableUrl } from '../../pipeline/reachable-url.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
@@ -26,9 +27,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
   await target.attach();
   const status = await target.status();
+  const url = reachableUrl(status.url);
   const doc = {
     app: config.app,
-    url: status.url,
+    url,
     monitoring: status.monitoring?.url ?? null,
     live: live?.id ?? null,
     releases: releasesOf(status),
@@ -36,7 +38,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
   };
   if (!ctx.json) printHuman(ctx, doc);
-  ctx.result(doc, status.url ?? '');
+  ctx.result(doc, url ?? '');
   return 0;
 }
 

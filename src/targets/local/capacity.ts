@@ -3,8 +3,11 @@ import { fail, pass, warn, type CapacityNeeds, type Check } from '../../doctor/t
 import { freeBytes } from '../../gates/disk.js';
 import { describePortOwner, isPortFree } from '../../gates/port.js';
 
-/** Below this, writing logs, history and the next release is likely to fail half-way. */
-const MIN_FREE_DISK = 100 * 1024 * 1024;
+/**
+ * Room a deploy needs besides the release: history rows, agent state, the first log lines.
+ * Small on purpose: a fixed 100 MiB floor blocked a 5 KB release on a small disk.
+ */
+const DISK_MARGIN = 8 * 1024 * 1024;
 const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
 
 /**
@@ -32,7 +35,8 @@ async function monitoringPortCheck(needs: CapacityNeeds, oursUrl: string | null)
 
 async function diskCheck(dir: string, releaseBytes: number): Promise<Check> {
   const free = await freeBytes(dir);
-  const needed = MIN_FREE_DISK + 2 * releaseBytes;
+  // Twice the release: its copy, and headroom for the logs and data it writes once it runs.
+  const needed = DISK_MARGIN + 2 * releaseBytes;
   if (free < needed) {
     return fail('disk', `${mb(free)} free where releases are kept; a release needs about ${mb(needed)}`, 'free disk space (old releases live in .ccom/releases/, backups in .ccom/backups/)');
   }

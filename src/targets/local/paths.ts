@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { appStateDir, releasesDir } from '../../app-state.js';
+import { dirname, join, resolve } from 'node:path';
+import { appStateDir, releasesDir, STATE_DIR_MODE, tightenStateDir } from '../../app-state.js';
 
 /** Unix socket paths are limited to ~107 bytes; deep app dirs fall back to the temp dir. */
 const MAX_SOCKET_PATH = 100;
@@ -38,10 +38,14 @@ export function localPaths(appDir: string): LocalPaths {
   };
 }
 
-/** Creates `.ccom/` readable by the user only: it holds the control socket and history. */
+/**
+ * Creates `.ccom/` readable by the user only: it holds the control socket and history. One that
+ * exists with a looser mode is tightened (mkdir leaves an existing directory as it is).
+ */
 export function ensureStateDir(paths: LocalPaths): void {
-  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.stateDir, { recursive: true, mode: STATE_DIR_MODE });
+  tightenStateDir(dirname(paths.stateDir));
+  mkdirSync(paths.logsDir, { recursive: true, mode: STATE_DIR_MODE });
 }
 
 export function instanceLogFile(paths: LocalPaths, release: string, instanceId: string): string {
