@@ -6,19 +6,21 @@ export interface AgentErrorBody {
   error: { message: string; detail?: string; fix?: string };
 }
 
-/** An error the agent answered with (a failed boot, a port in use); carries its detail. */
-export class AgentError extends Error {
-  /** Output shown under the failure (an instance's last log lines). */
-  readonly detail: string | undefined;
-  readonly fix: string | undefined;
-
+/**
+ * An error the agent answered with (a failed boot, a port in use): a UserError carrying the
+ * agent's own message, fix and detail, so the user sees what the agent knows rather than "a bug".
+ */
+export class AgentError extends UserError {
   constructor(readonly status: number, readonly body: AgentErrorBody['error']) {
-    super(body.message);
+    super(body.message, { fix: body.fix ?? (status >= 500 ? AGENT_BUG_FIX : AGENT_ERROR_FIX), detail: body.detail });
     this.name = 'AgentError';
-    this.detail = body.detail;
-    this.fix = body.fix;
   }
 }
+
+/** For agent errors without a fix of their own (a failed boot: its output is the detail). */
+const AGENT_ERROR_FIX = 'read the output above and `ccom logs`, fix the cause, then run the command again';
+/** The agent answers 500 only for what it did not expect: its stack is in the agent's log. */
+const AGENT_BUG_FIX = 'this is a bug in the ccom agent: please report it with .ccom/logs/agent.log';
 
 /** Reads a whole (small) response: status, body text and headers. */
 export function collectResponse(res: IncomingMessage): Promise<ProbeResponse> {
