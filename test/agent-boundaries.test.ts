@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isUserError } from '../src/errors.js';
@@ -52,4 +52,14 @@ test("an agent-side UserError reaches the CLI as a UserError with the agent's me
     holder.close();
   }
   assert.equal((await get(url)).body, 'ok v1', 'the app still serves on its own port');
+});
+
+test('a deleted control socket is recreated by the agent: ccom manages the app again, same agent', async () => {
+  const agent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  unlinkSync(join(app.dir, '.ccom', 'agent.sock'));
+  const status = await runCcom(['status', '-C', app.dir, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8')), agent, 'the same agent answers');
+  assert.equal(statSync(join(app.dir, '.ccom', 'agent.sock')).mode & 0o777, 0o600, 'the recreated socket is private');
+  assert.equal((await get(url)).body, 'ok v1');
 });

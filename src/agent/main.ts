@@ -53,6 +53,9 @@ async function main(): Promise<void> {
   };
   let control: Server | undefined;
   const listenControl = async () => {
+    // Closed first: closing a unix-socket server unlinks its path, which by then would be the new one's.
+    control?.close();
+    control = undefined;
     unlinkQuietly(paths.socket);
     const server = createControlServer(core, hooks);
     await new Promise<void>((ready, fail) => {
@@ -65,7 +68,6 @@ async function main(): Promise<void> {
     chmodSync(paths.socket, 0o600);
     // Accept failures (EMFILE) must not end the agent; the server keeps listening.
     server.on('error', (err) => log(`control socket: ${err.message}`));
-    control?.close();
     control = server;
     ownership.socketBound();
   };
