@@ -71,8 +71,30 @@ export function spawnGuardedAgent(options: { appDir: string; agentScript: string
     cwd: options.appDir,
     detached: true,
     stdio: options.stdio,
-    env: options.handover ? { ...process.env, [HANDOVER_ENV]: '1' } : process.env,
+    env: options.handover ? { ...agentEnvironment(), [HANDOVER_ENV]: '1' } : agentEnvironment(),
   });
+}
+
+/** What the agent needs from the environment of the command that starts it (see agentEnvironment). */
+const KEPT_NAMES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);
+const KEPT_PREFIXES = ['LC_', 'NODE_', 'CCOM_'];
+/** Set by Node for a child it talks to over IPC: never meant for a grandchild. */
+const DROPPED_PREFIXES = ['NODE_CHANNEL_'];
+
+/**
+ * The environment the guardian and agent run with: the system basics (PATH, HOME, locale, time
+ * zone, temp dir), Node's own settings and ccom's. Nothing else of the deploying shell: its
+ * secrets would otherwise sit in /proc/<agent pid>/environ for as long as the agent lives.
+ * Instances get their variables from the release (the env file), not from here.
+ */
+export function agentEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const kept = Object.entries(env).filter(
+    ([name, value]) =>
+      value !== undefined &&
+      (KEPT_NAMES.has(name) || KEPT_PREFIXES.some((p) => name.startsWith(p))) &&
+      !DROPPED_PREFIXES.some((p) => name.startsWith(p)),
+  );
+  return Object.fromEntries(kept);
 }
 
 /** Ends a guardian and the agent it runs (its whole process group). */

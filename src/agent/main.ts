@@ -1,7 +1,9 @@
 import { chmodSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
-import { createControlServer } from './control.js';
+import { createControlServer, type ControlHooks } from './control.js';
+import { watchOwnership } from './ownership-watch.js';
 import { AgentCore } from './core.js';
 import { AGENT_START_FAILED, HANDOVER_ENV, LAST_EXIT_ENV, RESTARTS_ENV } from './guardian.js';
 import { handOver, takeOver } from './handover.js';
@@ -34,11 +36,12 @@ async function main(): Promise<void> {
   }
   const state = new AgentStateFile(paths.agentState, log);
   const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0));
-  const control = createControlServer(core, {
+  const hooks: ControlHooks = {
     // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
     handOver: async (agentScript) => {
       const pid = await handOver(core, agentScript, paths.agentLog, async () => {
-        control.close();
+        ownership.stop();
+        control?.close();
         releasePidFile(paths.pidFile);
         unlinkQuietly(paths.socket);
       });
@@ -47,11 +50,43 @@ async function main(): Promise<void> {
       });
       return pid;
     },
+  };
+  let control: Server | undefined;
+  const listenControl = async () => {
+    // Closed first: closing a unix-socket server unlinks its path, which by then would be the new one's.
+    control?.close();
+    control = undefined;
+    unlinkQuietly(paths.socket);
+    const server = createControlServer(core, hooks);
+    await new Promise<void>((ready, fail) => {
+      server.once('error', fail);
+      server.listen(paths.socket, () => {
+        server.off('error', fail);
+        ready();
+      });
+    });
+    chmodSync(paths.socket, 0o600);
+    // Accept failures (EMFILE) must not end the agent; the server keeps listening.
+    server.on('error', (err) => log(`control socket: ${err.message}`));
+    control = server;
+    ownership.socketBound();
+  };
+  // Should another agent ever win the pid file (a start race), this one steps aside: the
+  // winner adopts the instances, and two agents never fight over one app.
+  const ownership = watchOwnership({
+    pidFile: paths.pidFile,
+    socket: paths.socket,
+    log,
+    stepAside: () => {
+      log('another agent owns this app now; exiting and leaving the instances to it');
+      shutdown(0);
+    },
+    relistenControl: listenControl,
   });
 
   const shutdown = (code: number) => {
     core.supervisor.close();
-    control.close();
+    control?.close();
     // The socket and pid file belong to whichever agent owns the pid file now.
     if (ownsPidFile(paths.pidFile)) {
       releasePidFile(paths.pidFile);
@@ -75,20 +110,7 @@ async function main(): Promise<void> {
   } else {
     await core.recover();
   }
-  unlinkQuietly(paths.socket);
-  await new Promise<void>((ready, fail) => {
-    control.once('error', fail);
-    control.listen(paths.socket, () => ready());
-  });
-  chmodSync(paths.socket, 0o600);
-  // Should another agent ever win the pid file (a start race), this one steps aside: the
-  // winner adopts the instances, and two agents never fight over one app.
-  setInterval(() => {
-    if (!ownsPidFile(paths.pidFile)) {
-      log('another agent owns this app now; exiting and leaving the instances to it');
-      shutdown(0);
-    }
-  }, 2000).unref();
+  await listenControl();
   log(`agent ${process.pid} ready for ${appDir} on ${paths.socket}`);
   core.restarts = restarts;
   if (restarts > 0) core.reportRestart(lastExit);

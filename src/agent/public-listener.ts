@@ -1,17 +1,27 @@
 import type { AddressInfo } from 'node:net';
 import type { ProxyServer } from '../proxy/server.js';
+import { describePortOwner } from '../gates/port.js';
+import { UserError } from '../errors.js';
+import { publicConnectionCap } from './connection-cap.js';
 
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
-import { describePortOwner } from '../gates/port.js';
-import { UserError } from '../errors.js';
 
 /** The public port the proxy serves on; can move to another port without dropping the old one first. */
 export class PublicListener {
   private server: ProxyServer | null = null;
   private bound: { host: string; port: number } | null = null;
 
-  constructor(private readonly createServer: () => ProxyServer) {}
+  /** Read once: the guardian sets the open-files limit before the agent starts. */
+  private readonly maxConnections = publicConnectionCap();
+
+  constructor(private readonly createProxy: () => ProxyServer) {}
+
+  private createServer(): ProxyServer {
+    const server = this.createProxy();
+    if (this.maxConnections !== undefined) server.maxConnections = this.maxConnections;
+    return server;
+  }
 
   address(): { host: string; port: number } | null {
     return this.bound;

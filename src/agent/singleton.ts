@@ -17,7 +17,8 @@ export function claimPidFile(pidFile: string): boolean {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(pidFile, 'utf8').trim());
-      if (holder && holder !== process.pid && pidAlive(holder) && isAgentProcess(holder)) return false;
+      // An agent whose command line cannot be read (a transient error) is presumed alive: never steal.
+      if (holder && holder !== process.pid && pidAlive(holder) && isAgentProcess(holder) !== false) return false;
       unlinkSync(pidFile);
     } finally {
       unlinkSync(staged);
@@ -26,23 +27,41 @@ export function claimPidFile(pidFile: string): boolean {
   return false;
 }
 
-export function ownsPidFile(pidFile: string): boolean {
+/**
+ * Who the pid file says owns the app. Only a pid file that could be read and names another
+ * live agent is `another`: a file that cannot be read now (EMFILE at the open-files limit, EIO)
+ * is `unknown`, and the agent must not step aside for it.
+ */
+export type PidFileOwner = 'me' | 'another' | 'nobody' | 'unknown';
+
+export function pidFileOwner(pidFile: string): PidFileOwner {
+  let text: string;
   try {
-    return Number(readFileSync(pidFile, 'utf8').trim()) === process.pid;
-  } catch {
-    return false;
+    text = readFileSync(pidFile, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'nobody' : 'unknown';
   }
+  const holder = Number(text.trim());
+  if (holder === process.pid) return 'me';
+  if (!Number.isInteger(holder) || holder <= 0 || !pidAlive(holder)) return 'nobody';
+  const agent = isAgentProcess(holder);
+  return agent === undefined ? 'unknown' : agent ? 'another' : 'nobody';
+}
+
+export function ownsPidFile(pidFile: string): boolean {
+  return pidFileOwner(pidFile) === 'me';
 }
 
 export function releasePidFile(pidFile: string): void {
   if (ownsPidFile(pidFile)) unlinkSync(pidFile);
 }
 
-/** A recycled pid could belong to anything; only a process running our agent counts. */
-function isAgentProcess(pid: number): boolean {
+/** A recycled pid could belong to anything; only a process running our agent counts. Undefined: cannot tell. */
+function isAgentProcess(pid: number): boolean | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent');
-  } catch {
-    return true;
+  } catch (err) {
+    // Gone between the liveness check and the read: not an agent any more.
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? false : undefined;
   }
 }

@@ -60,6 +60,8 @@ export class MonitoringServer {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
         break;
       }
+      // Accept failures (EMFILE at the open-files limit) must not end the agent: it keeps listening.
+      server.on('error', () => undefined);
       await this.close();
       this.server = server;
       this.port = (server.address() as AddressInfo).port;

@@ -6,19 +6,21 @@ export interface AgentErrorBody {
   error: { message: string; detail?: string; fix?: string };
 }
 
-/** An error the agent answered with (a failed boot, a port in use); carries its detail. */
-export class AgentError extends Error {
-  /** Output shown under the failure (an instance's last log lines). */
-  readonly detail: string | undefined;
-  readonly fix: string | undefined;
-
+/**
+ * An error the agent answered with (a failed boot, a port in use): a UserError carrying the
+ * agent's own message, fix and detail, so the user sees what the agent knows rather than "a bug".
+ */
+export class AgentError extends UserError {
   constructor(readonly status: number, readonly body: AgentErrorBody['error']) {
-    super(body.message);
+    super(body.message, { fix: body.fix ?? (status >= 500 ? AGENT_BUG_FIX : AGENT_ERROR_FIX), detail: body.detail });
     this.name = 'AgentError';
-    this.detail = body.detail;
-    this.fix = body.fix;
   }
 }
+
+/** For agent errors without a fix of their own (a failed boot: its output is the detail). */
+const AGENT_ERROR_FIX = 'read the output above and `ccom logs`, fix the cause, then run the command again';
+/** The agent answers 500 only for what it did not expect: its stack is in the agent's log. */
+const AGENT_BUG_FIX = 'this is a bug in the ccom agent: please report it with .ccom/logs/agent.log';
 
 /** Reads a whole (small) response: status, body text and headers. */
 export function collectResponse(res: IncomingMessage): Promise<ProbeResponse> {
@@ -69,27 +71,41 @@ export function socketRequest(
 const AGENT_RESTART_WAIT_MS = 5_000;
 /** Nobody listens on the socket (yet): nothing was sent, so any call can be tried again. */
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
+/** The agent died with the call in flight: it may or may not have acted, so only idempotent calls are sent again. */
+const LOST_IN_FLIGHT = new Set(['ECONNRESET', 'EPIPE']);
 
-async function requestRidingRestarts(socketPath: string, method: string, path: string, body?: unknown): Promise<ProbeResponse> {
+/** A request over the agent's socket that waits for an agent being started again (see callAgent). */
+export async function requestRidingRestarts(socketPath: string, method: string, path: string, body: unknown, idempotent: boolean, timeoutMs = 0): Promise<ProbeResponse> {
   const deadline = Date.now() + AGENT_RESTART_WAIT_MS;
   for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
     try {
-      return await socketRequest(socketPath, method, path, body);
+      return await socketRequest(socketPath, method, path, body, timeoutMs);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === undefined || !NOT_LISTENING.has(code) || Date.now() + delay > deadline) throw err;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const retriable = NOT_LISTENING.has(code) || (idempotent && LOST_IN_FLIGHT.has(code));
+      if (!retriable || Date.now() + delay > deadline) throw err;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
 
-/** JSON call to the control API; agent errors become AgentError, a dead socket a UserError. */
-export async function callAgent<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
+/** The agent went away while a call that is not safe to repeat was in flight. */
+export class AgentLostMidCall extends UserError {}
+
+/**
+ * JSON call to the control API; agent errors become AgentError, a dead socket a UserError.
+ * `idempotent` (the default for GET) calls are sent again to the restarted agent when the
+ * previous one died with them in flight: setting weights or a lease, stopping instances.
+ */
+export async function callAgent<T>(socketPath: string, method: string, path: string, body?: unknown, opts: { idempotent?: boolean } = {}): Promise<T> {
   let res: ProbeResponse;
+  const idempotent = opts.idempotent ?? method === 'GET';
   try {
-    res = await requestRidingRestarts(socketPath, method, path, body);
+    res = await requestRidingRestarts(socketPath, method, path, body, idempotent);
   } catch (err) {
-    throw new UserError(`lost contact with the ccom agent (${(err as Error).message})`, {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const Lost = !idempotent && LOST_IN_FLIGHT.has(code) ? AgentLostMidCall : UserError;
+    throw new Lost(`lost contact with the ccom agent (${(err as Error).message})`, {
       fix: 'run the command again; the agent restarts on demand and re-adopts running instances',
     });
   }

@@ -4,7 +4,8 @@ import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
 import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard } from '../types.js';
-import { callAgent, collectResponse, socketRequest } from './agent-client.js';
+import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
+import { UserError } from '../../errors.js';
 import { ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
@@ -45,7 +46,7 @@ export class LocalTarget implements Target {
 
   async connect(options: ConnectOptions): Promise<void> {
     await ensureAgent(this.appDir, this.paths);
-    const { url } = await this.call<{ url: string }>('POST', '/v1/configure', options);
+    const { url } = await this.call<{ url: string }>('POST', '/v1/configure', options, IDEMPOTENT);
     this.url = url;
   }
 
@@ -56,25 +57,48 @@ export class LocalTarget implements Target {
   }
 
   async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
-    const { instances } = await this.call<{ instances: InstanceInfo[] }>('POST', '/v1/instances', { spec, count });
-    return instances;
+    try {
+      const { instances } = await this.call<{ instances: InstanceInfo[] }>('POST', '/v1/instances', { spec, count });
+      return instances;
+    } catch (err) {
+      if (!(err instanceof AgentLostMidCall)) throw err;
+      return this.stopLostStart(spec, err);
+    }
+  }
+
+  /**
+   * The agent died while starting instances: the restarted agent re-adopts any it had launched,
+   * at 0% of traffic, unknown to this deploy. They are stopped, so the rollback that follows
+   * says "new instances stopped" truthfully and leaves nothing running unaccounted for.
+   */
+  private async stopLostStart(spec: ReleaseSpec, lost: AgentLostMidCall): Promise<never> {
+    const { instances } = await this.call<TargetStatus>('GET', '/v1/status');
+    const orphans = instances.filter((i) => i.release === spec.id).map((i) => i.id);
+    await this.stopInstances(orphans, 0);
+    throw new UserError(`the ccom agent restarted while starting instances of ${spec.id}; the ${orphans.length} it had started were stopped`, {
+      fix: 'deploy again; look at .ccom/logs/agent.log for why the agent died',
+      cause: lost,
+    });
   }
 
   async stopInstances(ids: string[], drainTimeoutMs: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.call('POST', '/v1/instances/stop', { ids, drainTimeoutMs });
+    await this.call('POST', '/v1/instances/stop', { ids, drainTimeoutMs }, IDEMPOTENT);
   }
 
   async guardTraffic(guard: TrafficGuard | null): Promise<void> {
-    await this.call('POST', '/v1/lease', { lease: guard });
+    await this.call('POST', '/v1/lease', { lease: guard }, IDEMPOTENT);
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
-    await this.call('POST', '/v1/weights', { weights });
+    await this.call('POST', '/v1/weights', { weights }, IDEMPOTENT);
   }
 
+  /** Smoke checks ride out an agent restart like control calls (GET and HEAD only: safe to repeat). */
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse> {
-    return socketRequest(this.paths.socket, req.method, `/v1/preview/${encodeURIComponent(releaseId)}${req.path}`, undefined, 10_000);
+    const path = `/v1/preview/${encodeURIComponent(releaseId)}${req.path}`;
+    const safe = req.method === 'GET' || req.method === 'HEAD';
+    return requestRidingRestarts(this.paths.socket, req.method, path, undefined, safe, 10_000);
   }
 
   publicRequest(req: ProbeRequest): Promise<ProbeResponse> {
@@ -105,10 +129,13 @@ export class LocalTarget implements Target {
     while (processes.some(pidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return callAgent<T>(this.paths.socket, method, path, body);
+  private call<T>(method: string, path: string, body?: unknown, opts?: { idempotent: boolean }): Promise<T> {
+    return callAgent<T>(this.paths.socket, method, path, body, opts);
   }
 }
+
+/** Calls that set state absolutely (weights, a lease, stopping given ids): sending one twice is harmless. */
+const IDEMPOTENT = { idempotent: true };
 
 /** How long `down` waits for the agent to exit after it answered the shutdown request. */
 const AGENT_EXIT_TIMEOUT_MS = 5_000;

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { isUserError } from '../src/errors.js';
+import { callAgent } from '../src/targets/local/agent-client.js';
+import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
+import { get, parentOf, runCcom } from './helpers/ccom.js';
+
+let app: FixtureApp;
+let url: string;
+before(async () => {
+  app = fixtureApp('v1');
+  // A secret in the deploying shell's environment, as a CI job or an exported session would have.
+  const deployed = await runCcom(['deploy', '-C', app.dir, '--json'], { DEPLOY_SECRET_TOKEN: 'hunter2-secret' });
+  assert.equal(deployed.code, 0, deployed.stderr);
+  url = deployed.json.deployment.url;
+});
+after(async () => {
+  await app.cleanup();
+});
+
+function environOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+}
+
+test("the deploying shell's secrets are not in the agent's or its guardian's environment", () => {
+  const agent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  for (const pid of [agent, parentOf(agent)]) {
+    const environ = environOf(pid);
+    assert.ok(!environ.some((e) => e.includes('hunter2-secret') || e.startsWith('DEPLOY_SECRET_TOKEN=')), `pid ${pid} carries the secret`);
+    assert.ok(environ.some((e) => e.startsWith('PATH=')), `pid ${pid} keeps PATH`);
+  }
+});
+
+test("an agent-side UserError reaches the CLI as a UserError with the agent's message and fix", async () => {
+  // A port another program holds: the agent refuses to serve there and says how to fix it.
+  const holder: Server = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const taken = (holder.address() as { port: number }).port;
+  try {
+    const options = { app: 'fixture', proxy: { host: '127.0.0.1', port: taken }, monitoring: { port: 0, business: [] } };
+    const err = await callAgent(join(app.dir, '.ccom', 'agent.sock'), 'POST', '/v1/configure', options).then(
+      () => assert.fail('the agent served on a taken port'),
+      (e: unknown) => e,
+    );
+    assert.ok(isUserError(err), 'a UserError, not "a bug in ccom"');
+    assert.match(err.message, new RegExp(`port ${taken} on 127.0.0.1 is already in use`));
+    assert.match(err.fix ?? '', /set proxy\.port in ccom\.yaml to a free port/);
+  } finally {
+    holder.close();
+  }
+  assert.equal((await get(url)).body, 'ok v1', 'the app still serves on its own port');
+});
+
+test('a deleted control socket is recreated by the agent: ccom manages the app again, same agent', async () => {
+  const agent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  unlinkSync(join(app.dir, '.ccom', 'agent.sock'));
+  const status = await runCcom(['status', '-C', app.dir, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8')), agent, 'the same agent answers');
+  assert.equal(statSync(join(app.dir, '.ccom', 'agent.sock')).mode & 0o777, 0o600, 'the recreated socket is private');
+  assert.equal((await get(url)).body, 'ok v1');
+});
