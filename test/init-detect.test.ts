@@ -181,3 +181,19 @@ test('writeConfig writes a loadable ccom.yaml and refuses to overwrite without f
   const jsonDir = app({ 'ccom.json': { app: 'j', start: 'x' } });
   assert.throws(() => writeConfig(jsonDir, yamlText), { message: /ccom\.json already exists/ });
 });
+
+test('an app served by a CLI that reads PORT itself (fastify-cli, next) is not warned about PORT', () => {
+  const plugin = `module.exports = async function (fastify) { fastify.get('/', async () => ({ root: true })) }\n`;
+  const fastifyApp = detectApp(app({ 'package.json': { name: 'fastify-app', scripts: { start: 'fastify start -l info app.js' } }, 'app.js': plugin }));
+  assert.ok(!fastifyApp.notes.some((n) => n.includes('does not seem to read PORT')), fastifyApp.notes.join('\n'));
+  const plainApp = detectApp(app({ 'package.json': { name: 'plain', scripts: { start: 'node app.js' } }, 'app.js': plugin }));
+  assert.ok(plainApp.notes.some((n) => n.includes('does not seem to read PORT')), 'a plain node app still is');
+});
+
+test('the rendered config leaves monitoring.port unset and writes the chosen proxy port', () => {
+  const detected = detectApp(app({ 'package.json': { name: 'ports', scripts: { start: 'node server.js' } }, 'server.js': SERVER }));
+  const yaml = renderConfigYaml({ ...detected, proxyPort: 8093 });
+  const config = parseConfigText(yaml, 'ccom.yaml');
+  assert.equal(config.proxy.port, 8093);
+  assert.equal(config.monitoring.portFromDefault, true, 'monitoring.port is left to its default, which moves when taken');
+});

@@ -21,6 +21,8 @@ export interface DetectedApp {
   envFile?: string;
   /** Directories that hold data which must survive releases (SQLite files, uploads). */
   shared: string[];
+  /** The public port to write (init picks a free one); 8080 when unset. */
+  proxyPort?: number;
   /** One line each: what was detected and anything to check, for `ccom init` to print. */
   notes: string[];
 }
@@ -62,7 +64,7 @@ export function detectApp(appDir: string): DetectedApp {
   const source = startFile ? inspectSource(dir, startFile) : undefined;
   const healthPath = source?.healthPath ?? '/';
   notes.push(`health check: GET ${healthPath}${source?.healthPath ? '' : ' (no /healthz or /health route found)'}`);
-  if (source && !source.readsPortEnv) {
+  if (source && !source.readsPortEnv && !servedByPortReadingCli(scripts.start)) {
     notes.push(`${startFile} does not seem to read PORT: ccom starts each instance with its own PORT, so the app must listen on it`);
   }
 
@@ -165,6 +167,17 @@ export function appName(pkgName: unknown, dir: string): string {
   const sanitize = (s: string) =>
     s.toLowerCase().replace(/^@[^/]*\//, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
   return (typeof pkgName === 'string' ? sanitize(pkgName) : '') || sanitize(path.basename(dir)) || 'app';
+}
+
+/**
+ * CLIs that serve the app themselves and listen on $PORT (`next start`, `fastify start app.js`):
+ * the file they load is a plugin or a build, so it need not read PORT itself.
+ */
+const PORT_READING_CLIS = new Set(['next', 'fastify', 'nuxt', 'nuxi', 'remix-serve', 'react-router-serve', 'serve', 'astro']);
+
+function servedByPortReadingCli(script: string | undefined): boolean {
+  const first = script?.trim().split(/\s+/).find((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word));
+  return first !== undefined && PORT_READING_CLIS.has(first);
 }
 
 const SQLITE_FILE = /\.(db|sqlite3?)$/;

@@ -83,10 +83,10 @@ export function renderConfigYaml(d: DetectedApp): string {
   out.push(
     'proxy:',
     '  host: 127.0.0.1',
-    '  port: 8080                        # the public URL; 0 picks a free port',
+    `  port: ${String(d.proxyPort ?? 8080).padEnd(32)}# the public URL; 0 picks a free port`,
     '',
-    'monitoring:',
-    '  port: 9464                        # /metrics on 127.0.0.1',
+    '# monitoring:',
+    '#   port: 9464                      # /metrics on 127.0.0.1; unset: 9464 or the next free port',
     '',
     '# alerts:',
     '#   webhook: https://hooks.example.com/ccom',

@@ -86,6 +86,8 @@ export function describePortOwner(port: number): string | undefined {
       }
       const match = /^socket:\[(\d+)\]$/.exec(target);
       if (!match?.[1] || !inodes.has(match[1])) continue;
+      const ccomApp = ccomAppOf(pid);
+      if (ccomApp) return `the ccom app in ${ccomApp} (stop it with \`ccom down -C ${ccomApp}\`)`;
       let name = '';
       try {
         name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -96,4 +98,20 @@ export function describePortOwner(port: number): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The app directory when `pid` is a ccom agent or its guardian (both run with `--dir <app>`): a
+ * port held by another ccom app is named as that app, with the command that frees it.
+ */
+function ccomAppOf(pid: string): string | undefined {
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+  if (!args.some((arg) => arg.endsWith('/agent.js') || arg.endsWith('/agent-guardian.sh'))) return undefined;
+  const dir = args.indexOf('--dir');
+  return dir === -1 ? undefined : args[dir + 1];
 }

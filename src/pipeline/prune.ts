@@ -1,20 +1,28 @@
 import { existsSync } from 'node:fs';
 import type { Store } from '../store/index.js';
+import type { ReleaseStatus } from '../store/types.js';
 import { removeRelease } from './validate.js';
 
-/** Release directories kept besides the live and previous ones, so rollbacks stay possible. */
-const KEEP_RELEASES = 5;
+/** Good releases kept on disk besides the live one, so rollbacks stay possible (`releases.keep`). */
+export const DEFAULT_KEEP_RELEASES = 5;
 
-/** Deletes the directories of old releases; their history rows stay. */
-export function pruneReleases(store: Store): void {
-  const keep = new Set<string>();
+/** Releases that once served well: a rollback may want them back. */
+const GOOD: ReadonlySet<ReleaseStatus> = new Set(['live', 'previous', 'replaced', 'retired']);
+
+/**
+ * Deletes the directories of releases no rollback will want; their history rows stay, and
+ * `ccom releases` says they were pruned. Failed and rolled-back releases go first: only the live
+ * release and the `keep` newest good ones are kept (the rollback target always among them).
+ */
+export function pruneReleases(store: Store, keep = DEFAULT_KEEP_RELEASES): void {
+  const kept = new Set<string>();
   const live = store.liveRelease();
+  if (live) kept.add(live.id);
   const previous = store.previousRelease();
-  if (live) keep.add(live.id);
-  if (previous) keep.add(previous.id);
+  if (previous) kept.add(previous.id);
   const all = store.listReleases();
-  for (const r of all.slice(0, KEEP_RELEASES)) keep.add(r.id);
+  for (const r of all.filter((r) => GOOD.has(r.status) && r.id !== live?.id).slice(0, keep)) kept.add(r.id);
   for (const r of all) {
-    if (!keep.has(r.id) && existsSync(r.dir)) removeRelease(r.dir);
+    if (!kept.has(r.id) && existsSync(r.dir)) removeRelease(r.dir);
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { ExitCode } from '../errors.js';
-import { verifyRelease } from '../gates/release.js';
+import { restoreRelease } from '../gates/restore-release.js';
 import { Store } from '../store/index.js';
 import { blueGreen } from '../strategies/blue-green.js';
 import { createTarget } from '../targets/index.js';
@@ -31,7 +31,9 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   // Locked before reading what is live: a `down` or deploy finishing meanwhile changes it.
   const unlock = acquireDeployLock(store, { who, deploymentId: id, command: 'ccom rollback' }, opts.emit);
   const live = store.liveRelease();
-  const wanted = opts.release ? store.getRelease(opts.release) : store.previousRelease();
+  // Without a name: the newest release that can still serve (pruned ones are skipped, not fatal).
+  const candidates = store.rollbackCandidates();
+  const wanted = opts.release ? store.getRelease(opts.release) : (candidates.find((r) => existsSync(r.dir)) ?? candidates[0]);
   const base = { id, app: config.app, kind: 'rollback', strategy: 'blue-green', startedAt, release: wanted?.id ?? opts.release ?? null, previous: live?.id ?? null } as const;
   opts.emit({ type: 'start', app: config.app, strategy: 'blue-green', kind: 'rollback' });
   store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
@@ -52,9 +54,17 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
       if (!existsSync(wanted.dir)) {
         throw new Blocked(`release ${wanted.id} was pruned: its directory ${wanted.dir} is gone`, { fix: 'roll back to a newer release, or deploy that version again' });
       }
-      const check = await verifyRelease(wanted.dir);
-      if (!check.ok) throw new Blocked(`release ${wanted.id} was modified since it was built`, { detail: check.problems.slice(0, 10).join('\n'), fix: 'deploy that version again to get a clean release' });
-      step.message(`files match ${wanted.digest.slice(0, 19)}…`);
+      const stored = JSON.parse(wanted.configJson) as { shared?: string[] };
+      const sources = [...store.listReleases().filter((r) => r.id !== wanted.id).map((r) => r.dir), opts.appDir];
+      const restored = await restoreRelease(wanted.dir, { sources, shared: stored.shared ?? [] });
+      if (restored.manifestProblem) throw new Blocked(`release ${wanted.id} cannot be verified: ${restored.manifestProblem}`, { fix: 'deploy that version again to get a clean release' });
+      if (restored.unrestorable.length > 0) {
+        throw new Blocked(`release ${wanted.id} lost built files that no other copy has: ${restored.unrestorable.slice(0, 3).join(', ')}${restored.unrestorable.length > 3 ? ` and ${restored.unrestorable.length - 3} more` : ''}`, {
+          detail: restored.unrestorable.slice(0, 10).map((f) => `changed or missing: ${f}`).join('\n'),
+          fix: 'deploy that version again to get a clean release',
+        });
+      }
+      step.message(restoredSummary(wanted.digest, restored.restored.length + restored.modesFixed.length, restored.runtimeFiles));
     });
     const { spec, config: releaseConfig, warning } = specForStored(opts.appDir, wanted);
     if (warning) opts.emit({ type: 'info', message: `⚠ ${warning}` });
@@ -71,7 +81,8 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
       emit: opts.emit,
     });
     store.markLive(wanted.id);
-    if (live) store.setReleaseStatus(live.id, 'rolled_back');
+    // The release taken out of service was healthy: it is 'replaced', not a failed canary's 'rolled_back'.
+    if (live) store.setReleaseStatus(live.id, 'replaced');
   } catch (err) {
     outcome = outcomeOf(err, changed);
   } finally {
@@ -82,4 +93,11 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
+}
+
+function restoredSummary(digest: string, restored: number, runtimeFiles: number): string {
+  const parts = [`files match ${digest.slice(0, 19)}…`];
+  if (restored > 0) parts.push(`${restored} built file(s) put back`);
+  if (runtimeFiles > 0) parts.push(`${runtimeFiles} file(s) the app wrote at runtime kept`);
+  return parts.join('; ');
 }

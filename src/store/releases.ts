@@ -48,16 +48,22 @@ export function liveRelease(db: Database.Database): ReleaseRow | undefined {
     .get();
 }
 
-/**
- * The release to roll back to: the most recently live one that is not live now.
- * Ordered by when it was last live (a named rollback can make an older release live
- * after a newer one), then by creation for rows whose status was set by hand.
- */
+/** The release to roll back to: the best of `rollbackCandidates`. */
 export function previousRelease(db: Database.Database): ReleaseRow | undefined {
+  return rollbackCandidates(db)[0];
+}
+
+/**
+ * Releases a rollback may go to, best first: those once live and not live now, by when they were
+ * last live (a named rollback can make an older release live after a newer one), then by creation
+ * for rows whose status was set by hand. A release a manual rollback replaced ('replaced') is not
+ * among them, so rolling back twice walks back through history instead of toggling.
+ */
+export function rollbackCandidates(db: Database.Database): ReleaseRow[] {
   return db
     .prepare<[], ReleaseRow>(
       `SELECT ${COLUMNS} FROM releases WHERE status IN ('previous', 'retired')
-       ORDER BY live_order DESC, created_at DESC, seq DESC LIMIT 1`,
+       ORDER BY live_order DESC, created_at DESC, seq DESC`,
     )
-    .get();
+    .all();
 }

@@ -85,6 +85,8 @@ export class Store {
   liveRelease(): ReleaseRow | undefined { return releases.liveRelease(this.db); }
   /** The most recently live release that is not live now ('previous' or 'retired'): the rollback target. */
   previousRelease(): ReleaseRow | undefined { return releases.previousRelease(this.db); }
+  /** Every release a rollback may go to, best first (see `previousRelease`). */
+  rollbackCandidates(): ReleaseRow[] { return releases.rollbackCandidates(this.db); }
 
   // Deployments and their steps
 

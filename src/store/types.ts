@@ -1,5 +1,6 @@
 /** Lifecycle of an immutable release. */
-export type ReleaseStatus = 'pending' | 'live' | 'previous' | 'failed' | 'rolled_back' | 'retired';
+/** `replaced`: a healthy release that a manual rollback took out of service (not a failed one). */
+export type ReleaseStatus = 'pending' | 'live' | 'previous' | 'failed' | 'rolled_back' | 'replaced' | 'retired';
 
 /** One immutable release as recorded in history. Timestamps are ISO-8601. */
 export interface ReleaseRow {
