@@ -20,7 +20,7 @@ test('ccom init on a plain Node app writes a config that deploys as it stands', 
     // The generated config uses the default public port; this test must not take 8080.
     const yaml = join(dir, 'ccom.yaml');
     const { readFileSync } = await import('node:fs');
-    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^  port: \d+/m, '  port: 0').replace(/port: 9464/, 'port: 0'));
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^ {2}port: \d+/m, '  port: 0').replace(/port: 9464/, 'port: 0'));
     const deploy = await runCcom(['deploy', '-C', dir, '--json']);
     assert.equal(deploy.code, 0, deploy.stderr);
     assert.equal(deploy.json.deployment.app, 'my-shop');
