@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCcom, type CcomRun } from './ccom.js';
 import { processesUnder } from './fixture-app.js';
@@ -54,7 +54,10 @@ export async function realApp(name: 'next' | 'express' | 'fastify'): Promise<Rea
     dir,
     ccom: (args) => runCcom([...args, '-C', dir], env),
     async commit(files, message) {
-      for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), text);
+      }
       await git('add', '-A', '--', ...Object.keys(files));
       await git('commit', '-qm', message);
     },
