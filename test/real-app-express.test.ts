@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { get } from './helpers/ccom.js';
 import { expectBody, patched, realAppSuite } from './helpers/real-app-suite.js';
 
 /** An app made by express-generator@4 (test/real-apps/express), deployed as its user would. */
@@ -16,5 +18,17 @@ realAppSuite({
     path: '/users',
     marker: 'flaky users',
   },
+  live: [
+    {
+      // express-generator's error handler shows the stack unless NODE_ENV=production.
+      name: 'a 404 shows the public no stack trace',
+      todo: 'issue 9 point 6 (production defaults): NODE_ENV is never set',
+      async run(_app, url) {
+        const res = await get(url + '/no-such-page');
+        assert.equal(res.status, 404);
+        assert.doesNotMatch(res.body, /NotFoundError: Not Found\s+at /, 'no stack trace in the page');
+      },
+    },
+  ],
   todo: { 'git-clean': 'issue 9 point 1 (state outside the app directory): git status shows `?? .ccom/`' },
 });

@@ -37,9 +37,10 @@ export interface RealApp {
 
 /**
  * A generated app as a user has it: its own git repository, `npm ci` from the committed
- * lockfile, then `ccom init` with the built CLI. `ccom.yaml` is committed like the rest.
+ * lockfile, then `ccom init` with the built CLI (and `start` written by hand when given).
+ * `ccom.yaml` is committed like the rest.
  */
-export async function realApp(name: 'next' | 'express' | 'fastify'): Promise<RealApp> {
+export async function realApp(name: 'next' | 'express' | 'fastify', start?: string): Promise<RealApp> {
   const root = mkdtempSync(join(tmpdir(), `ccom-real-${name}-`));
   const dir = join(root, name);
   const env = { CCOM_HOME: join(root, 'ccom-home') };
@@ -85,5 +86,7 @@ export async function realApp(name: 'next' | 'express' | 'fastify'): Promise<Rea
   // each (init writing a free port itself is issue 9, point 7).
   await app.configure('  port: 8080 ', '  port: 0 ');
   await app.configure('  port: 9464 ', '  port: 0 ');
+  const chosen = /^start: .*$/m.exec(readFileSync(join(dir, 'ccom.yaml'), 'utf8'))?.[0];
+  if (start && chosen !== `start: ${start}`) await app.configure(chosen ?? 'start:', `start: ${start}`);
   return app;
 }
