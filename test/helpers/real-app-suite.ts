@@ -54,7 +54,7 @@ export function realAppSuite(spec: RealAppSpec): void {
   };
 
   before(async () => {
-    app = await realApp(spec.name, spec.start);
+    app = await realApp(spec.name, { start: spec.start });
   }, { timeout: 600_000 });
   after(async () => {
     if (!app) return;

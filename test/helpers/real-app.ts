@@ -37,19 +37,24 @@ export interface RealApp {
 
 /**
  * A generated app as a user has it: its own git repository, `npm ci` from the committed
- * lockfile, then `ccom init` with the built CLI (and `start` written by hand when given).
+ * lockfile, then `ccom init` with the built CLI (see RealAppOptions for what a test changes).
  * `ccom.yaml` is committed like the rest.
  */
-export async function realApp(name: 'next' | 'express' | 'fastify', start?: string): Promise<RealApp> {
+export async function realApp(name: 'next' | 'express' | 'fastify', opts: RealAppOptions = {}): Promise<RealApp> {
   const root = mkdtempSync(join(tmpdir(), `ccom-real-${name}-`));
   const dir = join(root, name);
   const env = { CCOM_HOME: join(root, 'ccom-home') };
   cpSync(join(APPS, name), dir, { recursive: true, filter: (src) => !['node_modules', '.next'].includes(basename(src)) });
+  if (opts.packageName) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, name: opts.packageName }, null, 2) + '\n');
+  }
   const git = (...args: string[]) => sh(dir, 'git', ['-c', 'user.name=ccom test', '-c', 'user.email=test@ccom.invalid', ...args]);
   await git('init', '-q');
   await git('add', '-A');
   await git('commit', '-qm', 'generated app');
-  await sh(dir, 'npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund']);
+  if (opts.nodeModulesFrom) cpSync(join(opts.nodeModulesFrom, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  else await sh(dir, 'npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund']);
 
   const app: RealApp = {
     dir,
@@ -82,11 +87,23 @@ export async function realApp(name: 'next' | 'express' | 'fastify', start?: stri
   if (init.code !== 0) throw new Error(`ccom init failed (${init.code}): ${init.stderr}`);
   await git('add', 'ccom.yaml');
   await git('commit', '-qm', 'ccom init');
-  // Other test files and engineers use this machine's 8080/9464 at the same time: a free port
-  // each (init writing a free port itself is issue 9, point 7).
-  await app.configure('  port: 8080 ', '  port: 0 ');
-  await app.configure('  port: 9464 ', '  port: 0 ');
-  const chosen = /^start: .*$/m.exec(readFileSync(join(dir, 'ccom.yaml'), 'utf8'))?.[0];
-  if (start && chosen !== `start: ${start}`) await app.configure(chosen ?? 'start:', `start: ${start}`);
+  const written = readFileSync(join(dir, 'ccom.yaml'), 'utf8');
+  // Other test files and engineers use this machine's ports at the same time: whatever port
+  // init wrote (proxy, monitoring) becomes 0, a free one at deploy time.
+  const freePorts = written.replace(/^( {2}port: )\d+/gm, '$10');
+  if (!opts.initPorts && freePorts !== written) await app.commit({ 'ccom.yaml': freePorts }, 'ccom.yaml: free ports');
+  const chosen = /^start: .*$/m.exec(written)?.[0];
+  if (opts.start && chosen !== `start: ${opts.start}`) await app.configure(chosen ?? 'start:', `start: ${opts.start}`);
   return app;
+}
+
+export interface RealAppOptions {
+  /** A `start:` written by hand over the one `ccom init` chose. */
+  start?: string;
+  /** package.json's name, hence the app's name (two copies of one app on a machine). */
+  packageName?: string;
+  /** Keep the ports `ccom init` wrote (the test is about them). */
+  initPorts?: boolean;
+  /** Copy node_modules from this installed copy instead of a second `npm ci`. */
+  nodeModulesFrom?: string;
 }
