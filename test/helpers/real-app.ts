@@ -42,6 +42,16 @@ export interface RealApp {
  */
 export async function realApp(name: 'next' | 'express' | 'fastify', opts: RealAppOptions = {}): Promise<RealApp> {
   const root = mkdtempSync(join(tmpdir(), `ccom-real-${name}-`));
+  try {
+    return await setUp(root, name, opts);
+  } catch (err) {
+    // Nothing runs yet (ccom starts no agent before a deploy): the copy is all there is to remove.
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function setUp(root: string, name: string, opts: RealAppOptions): Promise<RealApp> {
   const dir = join(root, name);
   const env = { CCOM_HOME: join(root, 'ccom-home') };
   cpSync(join(APPS, name), dir, { recursive: true, filter: (src) => !['node_modules', '.next'].includes(basename(src)) });
