@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { get } from './helpers/ccom.js';
+import { realApp, type RealApp } from './helpers/real-app.js';
+
+/**
+ * Two apps on one machine, each configured by `ccom init` as written (ports included): both
+ * deploy, each at its own URL with its own metrics.
+ */
+const apps: RealApp[] = [];
+after(async () => {
+  for (const app of apps) {
+    await app.down();
+    app.remove();
+  }
+});
+
+test(
+  'two apps made by ccom init deploy side by side, each with its own URL and metrics',
+  { todo: 'issue 9 point 7 (more than one app per machine): init writes proxy.port 8080 and monitoring.port 9464 for every app', timeout: 300_000 },
+  async () => {
+    const first = await realApp('express', { packageName: 'shop-a', initPorts: true });
+    apps.push(first);
+    apps.push(await realApp('express', { packageName: 'shop-b', initPorts: true, nodeModulesFrom: first.dir }));
+    const seen = new Set<string>();
+    for (const app of apps) {
+      const run = await app.ccom(['deploy', '--json']);
+      assert.equal(run.code, 0, `deploy of ${app.dir}: exit ${run.code}\n${run.stderr}`);
+      seen.add(run.json.deployment.url);
+    }
+    assert.equal(seen.size, 2, `two URLs: ${[...seen].join(', ')}`);
+    for (const [i, app] of apps.entries()) {
+      const status = (await app.ccom(['status', '--json'])).json;
+      assert.equal((await get(status.url)).status, 200, `${status.app} serves its page`);
+      assert.ok(status.monitoring, `${status.app} has a metrics URL`);
+      const metrics = await get(status.monitoring);
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, new RegExp(`app="shop-${'ab'[i]}"`), `${status.monitoring} serves ${status.app}'s own metrics`);
+    }
+  },
+);
