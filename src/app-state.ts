@@ -1,22 +1,91 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { appsDir } from './ccom-home.js';
+import { UserError } from './errors.js';
+
+export { ccomHome, appsDir } from './ccom-home.js';
 
 /**
- * Where ccom keeps an app's state, whatever the target: `<app>/.ccom/` holds the history
- * (SQLite) and the immutable releases assembled before they ship. Targets keep their own
- * files (the local agent's socket, pid and logs) under it too, in their own modules.
+ * Where ccom keeps an app's state, whatever the target: `$CCOM_HOME/apps/<app>/` holds the
+ * history (SQLite), the immutable releases, logs and backups; targets keep their own files (the
+ * local agent's socket, pid, guardian) there too. Nothing of it goes into the app's directory,
+ * where the app's own tools (linters, type checkers, git) would see it.
  */
-export const STATE_DIR_NAME = '.ccom';
 
+/** Where builds before the move kept the state: `<app>/.ccom/` (moved on the first command). */
+export const LEGACY_STATE_DIR_NAME = '.ccom';
+
+/** The state directory of the app named `app` (the config's `app:`). */
+export function stateDirOf(app: string): string {
+  return join(appsDir(), app);
+}
+
+/** Config files in the order the loader looks for them (kept beside the cheap reader below). */
+const CONFIG_FILES = ['ccom.yaml', 'ccom.yml', 'ccom.json'];
+const NAME = /^[a-z0-9-]+$/;
+/** A top-level `app: name` line, the way `init` writes it (quotes and a comment allowed). */
+const YAML_APP_LINE = /^["']?app["']?[ \t]*:[ \t]*(["']?)([^"'\s#]+)\1[ \t]*(?:#.*)?$/m;
+
+/**
+ * The app's name from its config, without loading the whole config (status, down, the agent):
+ * undefined when there is no config or no valid `app:` in it (the config loader explains).
+ */
+export function appNameOf(appDir: string): string | undefined {
+  for (const file of CONFIG_FILES) {
+    let text: string;
+    try {
+      text = readFileSync(join(appDir, file), 'utf8');
+    } catch {
+      continue;
+    }
+    let name: unknown;
+    if (file.endsWith('.json')) {
+      try {
+        name = (JSON.parse(text) as { app?: unknown } | null)?.app;
+      } catch {
+        return undefined;
+      }
+    } else {
+      name = YAML_APP_LINE.exec(text)?.[2];
+    }
+    return typeof name === 'string' && NAME.test(name) ? name : undefined;
+  }
+  return undefined;
+}
+
+/** State dirs fixed for this process: the agent's `--state`, or what the CLI resolved. */
+const pinned = new Map<string, string>();
+
+/** Fixes the state dir of `appDir` for this process, whatever its config says later. */
+export function pinStateDir(appDir: string, stateDir: string): void {
+  pinned.set(resolve(appDir), resolve(stateDir));
+}
+
+/** The state directory of the app in `appDir`, keyed by the name in its config. */
 export function appStateDir(appDir: string): string {
-  return join(resolve(appDir), STATE_DIR_NAME);
+  const abs = resolve(appDir);
+  const known = pinned.get(abs);
+  if (known) return known;
+  const name = appNameOf(abs);
+  if (!name) {
+    throw new UserError(`no ccom.yaml with a valid \`app:\` name in ${abs}, so ccom cannot tell which app's state to use`, {
+      fix: 'run `ccom init` there, or pass the app directory with -C <path>',
+    });
+  }
+  const dir = stateDirOf(name);
+  pinned.set(abs, dir);
+  return dir;
 }
 
 export function releasesDir(appDir: string): string {
   return join(appStateDir(appDir), 'releases');
 }
 
-/** The app was deployed at least once from here (it has history). */
+/** The app was deployed at least once (it has history). */
 export function wasDeployed(appDir: string): boolean {
-  return existsSync(appStateDir(appDir));
+  try {
+    return existsSync(appStateDir(appDir));
+  } catch {
+    return false;
+  }
 }

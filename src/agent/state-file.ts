@@ -15,7 +15,7 @@ export interface AgentState {
 const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null };
 
 /**
- * The agent's routing state in `.ccom/agent-state.json`, written whole on every change: to a
+ * The agent's routing state in `agent-state.json` of the app's state dir, written whole on every change: to a
  * temporary file, flushed to disk, then renamed over the old one, so a crash at any moment
  * leaves either the old state or the new one. (History stays in SQLite; the agent keeps
  * better-sqlite3 out of its memory.)

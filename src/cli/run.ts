@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { asUserError, ExitCode, isUserError, messageOf } from '../errors.js';
 import { createColors } from 'picocolors';
 import { resolve } from 'node:path';
+import { prepareAppState, tidyLegacyState } from './prepare-state.js';
 
 export interface GlobalOptions {
   appDir: string;
@@ -64,7 +65,9 @@ export async function runCommand(name: string, cmd: Command): Promise<void> {
   try {
     const loader = loaders[name];
     if (!loader) throw new Error(`no command module for ${name}`);
+    if (name !== 'init') await prepareAppState(ctx.appDir, ctx.say);
     code = await (await loader()).run(ctx);
+    if (name !== 'init') await tidyLegacyState(ctx.appDir, ctx.say);
   } catch (caught) {
     const err = asUserError(caught);
     if (isUserError(err)) {

@@ -34,7 +34,7 @@ async function diskCheck(dir: string, releaseBytes: number): Promise<Check> {
   const free = await freeBytes(dir);
   const needed = MIN_FREE_DISK + 2 * releaseBytes;
   if (free < needed) {
-    return fail('disk', `${mb(free)} free where releases are kept; a release needs about ${mb(needed)}`, 'free disk space (old releases live in .ccom/releases/, backups in .ccom/backups/)');
+    return fail('disk', `${mb(free)} free where releases are kept (${dir}); a release needs about ${mb(needed)}`, `free disk space (old releases live in ${dir}/releases/, backups in ${dir}/backups/), or set CCOM_HOME to a bigger disk`);
   }
   return pass('disk', `${mb(free)} free, a release needs about ${mb(needed)}`);
 }
