@@ -14,6 +14,20 @@ export { ccomHome, appsDir } from './ccom-home.js';
 
 /** Where builds before the move kept the state: `<app>/.ccom/` (moved on the first command). */
 export const LEGACY_STATE_DIR_NAME = '.ccom';
+/**
+ * Written into `<app>/.ccom/` by the command moving the state: the agent that the old agent
+ * starts on hand-over gets neither `--state` nor the command's environment (CCOM_HOME), so it
+ * reads where the state went from here.
+ */
+export const LEGACY_MOVED_TO_FILE = 'moved-to';
+
+export function legacyMovedTo(appDir: string): string | undefined {
+  try {
+    return readFileSync(join(resolve(appDir), LEGACY_STATE_DIR_NAME, LEGACY_MOVED_TO_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The state directory of the app named `app` (the config's `app:`). */
 export function stateDirOf(app: string): string {

@@ -1,6 +1,6 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pinStateDir } from '../app-state.js';
+import { legacyMovedTo, pinStateDir } from '../app-state.js';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer } from './control.js';
 import { AgentCore } from './core.js';
@@ -19,10 +19,10 @@ const DRAIN_ON_HANDOVER_MS = 30_000;
 async function main(): Promise<void> {
   const dirFlag = process.argv.indexOf('--dir');
   const appDir = resolve(dirFlag === -1 ? '.' : (process.argv[dirFlag + 1] ?? '.'));
-  // Without --state (started by an agent of a build that kept state in <app>/.ccom/), the
-  // config's app name says where the state is.
+  // Without --state, started by an agent of a build that kept state in <app>/.ccom/.
   const stateFlag = process.argv.indexOf('--state');
-  if (stateFlag !== -1 && process.argv[stateFlag + 1]) pinStateDir(appDir, process.argv[stateFlag + 1] as string);
+  const stateDir = stateFlag === -1 ? legacyMovedTo(appDir) : process.argv[stateFlag + 1];
+  if (stateDir) pinStateDir(appDir, stateDir);
   const paths = localPaths(appDir);
   ensureStateDir(paths);
   const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);

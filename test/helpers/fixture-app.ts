@@ -75,6 +75,14 @@ export async function processesUnder(dir: string, graceMs = 2000): Promise<numbe
   return found;
 }
 
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return 'gone';
+  }
+}
+
 function isInside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(`${dir}/`);
 }
@@ -142,10 +150,11 @@ export function fixtureApp(version = 'v1'): FixtureApp {
       // `down` must leave no instance behind: any process still running in this app's
       // directory or its state dir (releases) is a leak. It is killed (by pid, ours) and the test fails.
       const leaked = [...new Set([...(await processesUnder(dir)), ...(await processesUnder(home))])];
+      const described = leaked.map((pid) => `${pid} (${commandOf(pid)})`);
       for (const pid of leaked) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
-      if (leaked.length) throw new Error(`ccom down left ${leaked.length} process(es) running in ${dir} or ${home}: ${leaked.join(', ')}`);
+      if (leaked.length) throw new Error(`ccom down left ${leaked.length} process(es) running in ${dir} or ${home}: ${described.join('; ')}`);
     },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', version: '1.0.0', private: true }));

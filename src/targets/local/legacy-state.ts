@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { LEGACY_STATE_DIR_NAME, appStateDir } from '../../app-state.js';
+import { LEGACY_MOVED_TO_FILE, LEGACY_STATE_DIR_NAME, appStateDir } from '../../app-state.js';
 import { ensureAppStateDir } from '../../app-state-owner.js';
 import { UserError } from '../../errors.js';
 import { processRunning } from '../../gates/process-group.js';
@@ -146,6 +146,7 @@ async function handOverOldAgent(appDir: string, stateDir: string): Promise<boole
   if (!(await pings(socket))) return false;
   // Fresh copy: the old agent may have changed weights or instances while history was copied.
   copyAgentState(legacyStateDir(appDir), stateDir, stateDir);
+  writeFileSync(join(legacyStateDir(appDir), LEGACY_MOVED_TO_FILE), `${stateDir}\n`, { mode: 0o600 });
   const agentScript = fileURLToPath(new URL('./agent.js', import.meta.url));
   const answer = await socketRequest(socket, 'POST', '/v1/handover', { agentScript }, 30_000).catch((err: Error) => ({ status: 0, body: err.message }));
   if (answer.status !== 200) {
