@@ -46,8 +46,11 @@ export async function moveLegacyState(appDir: string, say: (line: string) => voi
   if (!existsSync(join(legacy, 'state.db'))) return;
   const stateDir = appStateDir(appDir);
   if (existsSync(stateDir)) {
-    if (readMovedFrom(stateDir) === legacy) removeLegacyIfUnused(appDir, say);
-    return; // state already lives here: an unrelated `.ccom/` is left alone
+    if (readMovedFrom(stateDir) !== legacy) return; // state already lives here: an unrelated `.ccom/` is left alone
+    // Moved, but the hand-over failed last time: the old agent still serves; try again.
+    if (await handOverOldAgent(appDir, stateDir)) say(`✔ the agent of the older build (state was in ${legacy}) handed the public port over to this one`);
+    removeLegacyIfUnused(appDir, say);
+    return;
   }
   refuseWhileOldDeployRuns(legacy);
   // Staged beside its final name and renamed: the state dir appears complete or not at all.
