@@ -127,7 +127,7 @@ test(`an app deployed by the build of ${LEGACY_COMMIT} (state in <app>/.ccom/) m
     assert.ok(`${deploy.stderr}${after.stderr}`.includes(`removed ${oldState}: nothing runs from it any more`));
     assert.equal((await runCcom(['rollback', '-C', app.dir])).code, 0, 'the moved release can be rolled back to');
   } finally {
-    await app.cleanup();
     rmSync(legacy, { recursive: true, force: true });
+    await app.cleanup();
   }
 });
