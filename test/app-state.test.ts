@@ -71,8 +71,11 @@ test('two directories claiming the same app name are refused, naming both; a rem
     assert.ok(takeover.stderr.includes(`was deployed from ${first.dir}, which no longer exists: ${second.dir} takes its state`), takeover.stderr);
     assert.equal(takeover.json.releases.length, 1, 'the history came along');
   } finally {
-    await second.cleanup();
-    await first.cleanup();
+    try {
+      await second.cleanup();
+    } finally {
+      await first.cleanup();
+    }
   }
 });
 
