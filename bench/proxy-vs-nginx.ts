@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { agentPid, deployJson, teardownApp } from './lib/ccom.js';
+import { agentPid, deployJson, stateOf, teardownApp } from './lib/ccom.js';
 import { onCleanup } from './lib/cleanup.js';
 import { isMain } from './lib/main.js';
 import { pidsUnder } from './lib/proc.js';
@@ -112,7 +112,7 @@ async function measureDeployPath(wrk: string): Promise<PeerMeasurement> {
     const url = `${doc.url.replace(/\/$/, '')}/`;
     const agent = agentPid(dir);
     await runWrk(wrk, url, WARMUP_S, CONNECTIONS);
-    const procs = { proxy: [agent], app: pidsUnder(dir).filter((pid) => pid !== agent) };
+    const procs = { proxy: [agent], app: pidsUnder(stateOf(dir)).filter((pid) => pid !== agent) }; // instances run from their releases
     const runs: PeerRun[] = [];
     for (let round = 0; round < ROUNDS; round++) runs.push(await measureRun(wrk, url, MEASURE_S, CONNECTIONS, procs));
     return { ...peer('ccom-agent', `ccom agent (full deploy path)`), runs, best: bestOf(runs) };

@@ -1,3 +1,5 @@
+import { appsDir } from './ccom-home.js';
+
 /** Exit codes of the user-facing contract (SPEC.md). */
 export const ExitCode = {
   Succeeded: 0,
@@ -45,14 +47,14 @@ export function asUserError(err: unknown): unknown {
   if (isUserError(err) || !(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const known: Record<string, [string, string]> = {
-    ENOSPC: ['the disk is full', 'free disk space (old releases are in .ccom/releases/, backups in .ccom/backups/), then run the command again'],
+    ENOSPC: ['the disk is full', `free disk space (old releases and backups are in ${appsDir()}/<app>/releases/ and …/backups/), then run the command again`],
     SQLITE_FULL: ['the disk is full: ccom could not write its history', 'free disk space, then run the command again'],
     EDQUOT: ['the disk quota is exceeded', 'free space within your quota, then run the command again'],
-    EACCES: ['permission denied', 'check that this user owns the app directory and its .ccom/'],
-    EPERM: ['operation not permitted', 'check that this user owns the app directory and its .ccom/'],
+    EACCES: ['permission denied', `check that this user owns the app directory and ${appsDir()}/<app>/`],
+    EPERM: ['operation not permitted', `check that this user owns the app directory and ${appsDir()}/<app>/`],
     EROFS: ['the file system is read-only', 'deploy from a writable directory'],
     SQLITE_BUSY: ['ccom history is locked by another process for too long', 'wait for the other ccom command to finish, then run the command again'],
-    SQLITE_READONLY: ['ccom history cannot be written (read-only)', 'check the permissions of .ccom/state.db'],
+    SQLITE_READONLY: ['ccom history cannot be written (read-only)', `check the permissions of ${appsDir()}/<app>/state.db`],
   };
   const match = known[code];
   if (!match) return err;

@@ -26,7 +26,7 @@ function environOf(pid: number): string[] {
 }
 
 test("the deploying shell's secrets are not in the agent's or its guardian's environment", () => {
-  const agent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  const agent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
   for (const pid of [agent, parentOf(agent)]) {
     const environ = environOf(pid);
     assert.ok(!environ.some((e) => e.includes('hunter2-secret') || e.startsWith('DEPLOY_SECRET_TOKEN=')), `pid ${pid} carries the secret`);
@@ -41,7 +41,7 @@ test("an agent-side UserError reaches the CLI as a UserError with the agent's me
   const taken = (holder.address() as { port: number }).port;
   try {
     const options = { app: 'fixture', proxy: { host: '127.0.0.1', port: taken }, monitoring: { port: 0, business: [] } };
-    const err = await callAgent(join(app.dir, '.ccom', 'agent.sock'), 'POST', '/v1/configure', options).then(
+    const err = await callAgent(join(app.state, 'agent.sock'), 'POST', '/v1/configure', options).then(
       () => assert.fail('the agent served on a taken port'),
       (e: unknown) => e,
     );
@@ -55,11 +55,11 @@ test("an agent-side UserError reaches the CLI as a UserError with the agent's me
 });
 
 test('a deleted control socket is recreated by the agent: ccom manages the app again, same agent', async () => {
-  const agent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
-  unlinkSync(join(app.dir, '.ccom', 'agent.sock'));
+  const agent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
+  unlinkSync(join(app.state, 'agent.sock'));
   const status = await runCcom(['status', '-C', app.dir, '--json']);
   assert.equal(status.code, 0, status.stderr);
-  assert.equal(Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8')), agent, 'the same agent answers');
-  assert.equal(statSync(join(app.dir, '.ccom', 'agent.sock')).mode & 0o777, 0o600, 'the recreated socket is private');
+  assert.equal(Number(readFileSync(join(app.state, 'agent.pid'), 'utf8')), agent, 'the same agent answers');
+  assert.equal(statSync(join(app.state, 'agent.sock')).mode & 0o777, 0o600, 'the recreated socket is private');
   assert.equal((await get(url)).body, 'ok v1');
 });

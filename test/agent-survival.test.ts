@@ -35,7 +35,7 @@ function runCcomWithFileLimit(limit: number, args: string[]): Promise<CcomRun> {
 }
 
 function agentPid(): number {
-  return Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
 }
 
 function openFilesLimit(pid: number): number {
@@ -73,7 +73,7 @@ test('20,000 connections against an agent limited to 1,024 open files: it surviv
   assert.ok(opened.reduce((n, o) => n + o.connected + o.failed, 0) === 20_000, 'every connection attempt settled');
   assert.ok(await serves(url, 20_000), 'the public port serves again once the connections closed');
   assert.equal(agentPid(), pid, 'the same agent serves: it neither exited nor was restarted');
-  const log = readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8');
+  const log = readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8');
   assert.doesNotMatch(log, /another agent owns this app now/);
   const status = await runCcom(['status', '-C', app.dir, '--json']);
   assert.equal(status.code, 0, status.stderr);

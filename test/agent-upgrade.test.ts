@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { isGuardian, parentOf, runCcom } from './helpers/ccom.js';
+import { ccomEnv, isGuardian, parentOf, runCcom } from './helpers/ccom.js';
 import { fixtureApp } from './helpers/fixture-app.js';
 import { startLoad } from './helpers/load.js';
 
@@ -32,7 +32,7 @@ function olderBuild(): string {
 
 function runWith(binDir: string, args: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(binDir, 'bin', 'ccom.js'), ...args], { env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(binDir, 'bin', 'ccom.js'), ...args], { env: ccomEnv(args), stdio: 'ignore' });
     child.on('close', (code) => resolve(code ?? -1));
   });
 }
@@ -42,23 +42,23 @@ test('an agent left by an older build hands over to the new one under load: no r
   const old = olderBuild();
   try {
     assert.equal(await runWith(old, ['deploy', '-C', app.dir]), 0, 'the older build deploys');
-    const oldAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const oldAgent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const url = (await runCcom(['status', '-C', app.dir, '--json'])).json?.url ?? '';
     // That status call came from the new build: it already replaced the agent. Check, then do
     // it once more under load with a fresh older agent.
-    const afterFirst = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const afterFirst = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     assert.notEqual(afterFirst, oldAgent, 'the new build replaced the older agent');
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
 
     await runWith(old, ['status', '-C', app.dir]); // the older build takes the agent back
-    const olderAgain = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const olderAgain = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const load = startLoad(url, 8);
     await new Promise((r) => setTimeout(r, 500));
     const status = await runCcom(['status', '-C', app.dir, '--json']);
     assert.equal(status.code, 0, status.stderr);
     await new Promise((r) => setTimeout(r, 2500));
     const report = await load.stop();
-    const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const newAgent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     assert.notEqual(newAgent, olderAgain, 'the agent was replaced while the load ran');
     assert.ok(isGuardian(parentOf(newAgent)), 'the new agent runs under a guardian of its own');
     assert.equal(report.failed, 0, `failed requests: ${JSON.stringify(report.failures)}`);

@@ -111,7 +111,7 @@ describe('capacity', () => {
       assert.ok(steps.includes('capacity:failed'), steps.join(', '));
       assert.ok(!steps.some((s: string) => s.startsWith('agent:') || s.startsWith('start:')), steps.join(', '));
       assert.equal(doc.url, null);
-      assert.ok(!existsSync(join(app.dir, '.ccom', 'agent.pid')), 'no agent was started');
+      assert.ok(!existsSync(join(app.state, 'agent.pid')), 'no agent was started');
       assert.deepEqual(releaseDirs(app.dir), [], 'the half-made release is removed');
       // Last, so everything above is checked even while this fails: "needs about 2000000 MB" alone
       // does not say whether disk or memory is short.

@@ -200,7 +200,7 @@ test('a deploy killed with -9 at the pause: the agent puts the previous weights 
     await deploy.done;
     assert.deepEqual(await servingWeightsOnceSettled(), [100], 'all traffic back on the release that served before, within 2 s');
     await assertServes(live);
-    assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /the deploying ccom process \(pid \d+\) died before the deployment finished: traffic moved back to \S+ 100%/);
+    assert.match(readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8'), /the deploying ccom process \(pid \d+\) died before the deployment finished: traffic moved back to \S+ 100%/);
     await webhook.waitFor(() => true, 2_000);
     const hooks = webhook.events.map((e) => e.body as Record<string, string>);
     assert.deepEqual(hooks.map((h) => [h.status, h.deployment]), [['rolled_back', paused.deployment!.id]], 'the webhook heard it');
@@ -225,7 +225,7 @@ test('a deploy killed with -9 at the pause: the agent puts the previous weights 
 
 /** Kills the agent with -9 and waits for its guardian to start the next one; returns its pid. */
 async function killAgentAndWaitForNext(): Promise<number> {
-  const pidFile = join(app.dir, '.ccom', 'agent.pid');
+  const pidFile = join(app.state, 'agent.pid');
   const old = Number(readFileSync(pidFile, 'utf8'));
   process.kill(old, 'SIGKILL');
   for (let i = 0; i < 100; i++) {

@@ -121,7 +121,7 @@ for (const c of cases) {
       for (const re of c.names) assert.match(plain.stderr, re);
       assert.ok(!plain.stderr.includes('    at '), `stack trace on stderr:\n${plain.stderr}`);
       // Blocked means nothing changed: not even ccom's state directory was created.
-      assert.ok(!existsSync(join(app.dir, '.ccom')), 'a blocked deploy created .ccom/');
+      assert.ok(!existsSync(app.state) && !existsSync(join(app.dir, '.ccom')), 'a blocked deploy created a state directory');
     } finally {
       await app.cleanup();
     }

@@ -154,7 +154,7 @@ describe('failed deploys leave the live release serving', () => {
     assert.deepEqual(status.releases.map((r: { id: string }) => r.id), [v1]);
     const known = await releaseIds(app.dir);
     assert.ok(!known.includes(doc.release), 'the dry run was recorded as a release');
-    assert.ok(!existsSync(join(app.dir, '.ccom', 'releases', doc.release)), 'the dry run left its release directory');
+    assert.ok(!existsSync(join(app.state, 'releases', doc.release)), 'the dry run left its release directory');
     for (const d of releaseDirs(app.dir)) assert.ok(known.includes(d), `unexpected release dir ${d}`);
     await assertServes('v1');
   });
@@ -224,7 +224,7 @@ describe('deploys on a fresh app', () => {
       assert.match(doc.reason, new RegExp(`\\bport ${port}\\b`));
       assert.match(run.stderr, BLOCKED_LINE);
       assert.ok(!doc.steps.some((s: { name: string }) => s.name === 'agent' || s.name === 'start'), 'steps ran past the capacity check');
-      assert.ok(!existsSync(join(app.dir, '.ccom', 'agent.pid')), 'an agent was started');
+      assert.ok(!existsSync(join(app.state, 'agent.pid')), 'an agent was started');
       assert.deepEqual(releaseDirs(app.dir), []);
       assert.ok(server.listening, 'the other program lost its port');
     } finally {
@@ -257,10 +257,10 @@ describe('deploys on a fresh app', () => {
       // The instance gets the value; the release directory does not hold the env file.
       const pid = status.json.releases[0].instances[0].pid;
       assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`SECRET_TOKEN=${secret}`), 'the instance has the variable');
-      assert.ok(!existsSync(join(app.dir, '.ccom', 'releases', doc.release, '.env.production')), 'the env file was copied into the release');
+      assert.ok(!existsSync(join(app.state, 'releases', doc.release, '.env.production')), 'the env file was copied into the release');
       // The agent may still hold recent writes in the WAL: both files make up the database.
       for (const file of ['state.db', 'state.db-wal']) {
-        const path = join(app.dir, '.ccom', file);
+        const path = join(app.state, file);
         if (file === 'state.db') assert.ok(existsSync(path));
         if (existsSync(path)) assert.ok(!readFileSync(path).includes(secret), `the secret is stored in ${file}`);
       }

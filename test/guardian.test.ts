@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AGENT_START_FAILED, spawnGuardedAgent } from '../src/agent/guardian.js';
+import { pinStateDir } from '../src/app-state.js';
 
 /**
  * The guardian with a stand-in agent: a script that records each run (and whether it was the
@@ -22,7 +23,8 @@ else process.exit(Number(step));
 
 async function guard(plan: string, handover = false): Promise<{ code: number | null; runs: string[]; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ccom-guardian-'));
-  mkdirSync(join(dir, '.ccom'));
+  pinStateDir(dir, join(dir, 'state'));
+  mkdirSync(join(dir, 'state'));
   try {
     writeFileSync(join(dir, 'agent.cjs'), FAKE_AGENT);
     writeFileSync(join(dir, 'plan'), plan);

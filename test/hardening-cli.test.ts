@@ -11,12 +11,12 @@ import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 test('a state directory left at 0755 is tightened to 0700, and the user is told once', async () => {
   const app = fixtureApp('v1');
   try {
-    mkdirSync(join(app.dir, '.ccom'), { mode: 0o755 });
-    chmodSync(join(app.dir, '.ccom'), 0o755);
+    mkdirSync(app.state, { recursive: true, mode: 0o755 });
+    chmodSync(app.state, 0o755);
     const first = await runCcom(['releases', '-C', app.dir]);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /⚠ .*\.ccom was mode 0755 .*it is 0700 now/);
-    assert.equal(statSync(join(app.dir, '.ccom')).mode & 0o777, 0o700);
+    assert.match(first.stderr, /⚠ .* was mode 0755 .*it is 0700 now/);
+    assert.equal(statSync(app.state).mode & 0o777, 0o700);
     const again = await runCcom(['releases', '-C', app.dir]);
     assert.doesNotMatch(again.stderr, /was mode/, 'said once, not on every command');
   } finally {
@@ -86,7 +86,7 @@ test('deploy with build.artifacts reaching /etc through a symlink is blocked, na
     assert.equal(deploy.code, 2, deploy.stderr);
     assert.match(deploy.json.deployment.reason, /build artifact "etclink\/passwd" resolves outside the app directory: etclink\/passwd → \/etc\/passwd/);
     assert.match(deploy.stderr, /^❌ Deployment blocked - /m);
-    const releases = join(app.dir, '.ccom', 'releases');
+    const releases = join(app.state, 'releases');
     assert.deepEqual(existsSync(releases) ? readdirSync(releases) : [], [], 'no release was assembled');
   } finally {
     await app.cleanup();

@@ -32,7 +32,7 @@ test('an instance whose port was taken before it listened boots again on another
     assert.equal(run.code, 0, run.stderr);
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     assert.deepEqual(status.releases[0].instances.map((i: { healthy: boolean }) => i.healthy), [true, true]);
-    const log = readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8');
+    const log = readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8');
     assert.equal(log.match(/was taken before the app could listen on it; starting it on another port/g)?.length, 2, log);
   } finally {
     await app.cleanup();

@@ -74,7 +74,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
   await t.test('the agent killed with -9 is started again by its guardian, re-adopts instances and serves', async () => {
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const pids = before.releases[0].instances.map((i: { pid: number }) => i.pid);
-    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const guardian = parentOf(agentPid);
     assert.ok(isGuardian(guardian), 'the agent runs under its guardian');
     process.kill(agentPid, 'SIGKILL');
@@ -87,13 +87,13 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     }
     assert.equal(served, 'ok v1', 'serving again within 5 s');
     for (const pid of pids) assert.ok(pidAlive(pid), `instance ${pid} survived the agent`);
-    const newAgent = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const newAgent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     assert.notEqual(newAgent, agentPid);
     assert.equal(parentOf(newAgent), guardian, 'the same guardian started it');
     const after = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     assert.equal(after.live, d1.release, 'routing state survived');
     assert.deepEqual(after.releases[0].instances.map((i: { pid: number }) => i.pid).sort(), [...pids].sort(), 're-adopted, not restarted');
-    assert.match(readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8'), /ccom guardian: the agent exited with code 137; starting it again/);
+    assert.match(readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8'), /ccom guardian: the agent exited with code 137; starting it again/);
     assert.equal(after.agent.pid, newAgent);
     assert.equal(after.agent.restarts, 1, 'status tells the agent was started again');
     const alert = await webhook.waitFor((body: { event?: string }) => body.event === 'agent', 2_000).catch(() => undefined);
@@ -104,7 +104,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
   await t.test('an instance that died while the agent was gone is started again', async () => {
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const [victim, survivor] = before.releases[0].instances;
-    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     process.kill(agentPid, 'SIGKILL');
     process.kill(victim.pid, 'SIGKILL');
     while (pidAlive(agentPid) || pidAlive(victim.pid)) await new Promise((r) => setTimeout(r, 20));
@@ -122,9 +122,9 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
   });
 
   await t.test('the control socket is private and logs show instance output', async () => {
-    const mode = statSync(join(app.dir, '.ccom', 'agent.sock')).mode & 0o777;
+    const mode = statSync(join(app.state, 'agent.sock')).mode & 0o777;
     assert.equal(mode, 0o600);
-    assert.equal(statSync(join(app.dir, '.ccom')).mode & 0o077, 0, '.ccom is private to the user');
+    assert.equal(statSync(app.state).mode & 0o077, 0, 'the state dir is private to the user');
     const logs = await runCcom(['logs', '-C', app.dir]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /\[i-[0-9a-f]+\] listening \d+ v1/);
@@ -147,7 +147,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
 
   await t.test('after a reboot (guardian, agent and instances all gone) any command brings the app back', async () => {
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
-    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const all = [parentOf(agentPid), agentPid, ...before.releases[0].instances.map((i: { pid: number }) => i.pid)];
     for (const pid of all) process.kill(pid, 'SIGKILL');
     while (all.some(pidAlive)) await new Promise((r) => setTimeout(r, 20));
@@ -169,7 +169,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
   await t.test('down stops instances and agent, keeps history', async () => {
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const pids: number[] = status.releases[0].instances.map((i: { pid: number }) => i.pid);
-    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const guardian = parentOf(agentPid);
     const down = await runCcom(['down', '-C', app.dir]);
     assert.equal(down.code, 0, down.stderr);

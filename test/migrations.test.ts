@@ -115,7 +115,7 @@ describe('migrations run after a verified backup, and failures put the data back
     assert.ok(row, 'the backup is recorded in history with its deployment');
     assert.equal(row.status, 'restored');
     assert.equal(row.release, doc.release);
-    assert.equal(row.dir, join(app.dir, '.ccom', 'backups', row.id));
+    assert.equal(row.dir, join(app.state, 'backups', row.id));
     assert.ok(existsSync(join(row.dir, 'app.db')));
     assert.equal(sha256File(join(row.dir, 'app.db')), original);
   });

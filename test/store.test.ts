@@ -13,8 +13,15 @@ import { UserError } from '../src/errors.js';
 
 const STORE_MODULE = fileURLToPath(new URL('../src/store/index.ts', import.meta.url));
 
+// State goes under CCOM_HOME (inherited by the child processes below), keyed by the app's name.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ccom-store-home-'));
+process.env.CCOM_HOME = home;
+process.once('exit', () => fs.rmSync(home, { recursive: true, force: true }));
+
 function tempApp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ccom-store-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccom-store-'));
+  fs.writeFileSync(path.join(dir, 'ccom.yaml'), `app: ${path.basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-')}\nstart: node server.js\n`);
+  return dir;
 }
 
 /** Opens a Store on a fresh temp app dir and removes everything when the test ends. */
@@ -52,9 +59,10 @@ async function sleeper(t: { after: (fn: () => void) => void }): Promise<ChildPro
   return child as ChildProcess & { pid: number };
 }
 
-test('opening creates .ccom (0700) with a WAL database at the current schema version', (t) => {
+test('opening creates the state dir (0700) under CCOM_HOME with a WAL database at the current schema version', (t) => {
   const { store, appDir } = withStore(t);
-  const stateDir = path.join(appDir, '.ccom');
+  const stateDir = path.join(home, 'apps', path.basename(appDir).toLowerCase().replace(/[^a-z0-9-]/g, '-'));
+  assert.deepEqual(fs.readdirSync(appDir), ['ccom.yaml'], 'nothing is written into the app directory');
   assert.equal(fs.statSync(stateDir).mode & 0o777, 0o700);
   assert.equal(store.file, path.join(stateDir, 'state.db'));
   const raw = new Database(store.file, { readonly: true });

@@ -32,7 +32,7 @@ test('a live release whose directory is gone: the killed instance is marked fail
     const before = await status(app.dir);
     const [victim, survivor] = before.releases[0].instances;
     // What ccom's own disk-full hint invites: pruning releases, here the live one.
-    rmSync(join(app.dir, '.ccom', 'releases', release), { recursive: true, force: true });
+    rmSync(join(app.state, 'releases', release), { recursive: true, force: true });
     process.kill(victim.pid, 'SIGKILL');
     const failed = await until('the killed instance to be marked failed', 20_000, async () => {
       const s = await status(app.dir);
@@ -44,7 +44,7 @@ test('a live release whose directory is gone: the killed instance is marked fail
     assert.equal(failed.s.agent.restarts, 0, 'the guardian never had to start the agent again');
     assert.deepEqual(await get(url), { status: 200, body: 'ok v1' }, 'the other instance serves');
     assert.ok(failed.s.releases[0].instances.some((i: { id: string; state: string }) => i.id === survivor.id && i.state === 'healthy'));
-    const agentLog = readFileSync(join(app.dir, '.ccom', 'logs', 'agent.log'), 'utf8');
+    const agentLog = readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8');
     assert.match(agentLog, new RegExp(`instance ${victim.id} of release ${release} cannot be started again: its release directory`));
     // A new deploy replaces the broken release; rolling back to the pruned one is refused plainly.
     app.write('v2');
@@ -117,7 +117,7 @@ test('an instance that keeps going over limits.memory is restarted with a growin
     writeFileSync(join(app.dir, 'ccom.yaml'), `${readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace('instances: 2', 'instances: 1')}limits:\n  memory: 80MB\n`);
     const run = await runCcom(['deploy', '-C', app.dir, '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const agentLog = join(app.dir, '.ccom', 'logs', 'agent.log');
+    const agentLog = join(app.state, 'logs', 'agent.log');
     await until('the second backoff', 40_000, async () => (/waiting 2s before starting it again/.test(readFileSync(agentLog, 'utf8')) ? true : undefined));
     const log = readFileSync(agentLog, 'utf8');
     assert.match(log, /went over limits\.memory 2 times in a row; waiting 1s before starting it again \(raise limits\.memory/);
@@ -141,7 +141,7 @@ function fill(dir: string): void {
 
 test('a full disk under the logs: the app keeps serving, its lines are dropped (and counted) until there is space again', { timeout: 120_000 }, async () => {
   const app = fixtureApp('v1');
-  const logs = join(app.dir, '.ccom', 'logs');
+  const logs = join(app.state, 'logs');
   let mounted = false;
   try {
     const first = await runCcom(['deploy', '-C', app.dir, '--json']);
@@ -183,7 +183,7 @@ test('a full disk under the logs: the app keeps serving, its lines are dropped (
 
 test('a full disk under the state: commands say the disk is full, not that the history may be corrupt', { timeout: 60_000 }, async () => {
   const app = fixtureApp('v1');
-  const state = join(app.dir, '.ccom');
+  const state = app.state;
   mkdirSync(state, { mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state]);
   try {
@@ -208,7 +208,7 @@ test('instance output written while the agent is killed with -9 waits in its pip
     assert.equal(run.code, 0, run.stderr);
     const before = await status(app.dir);
     const instance = before.releases[0].instances[0];
-    const logFile = join(app.dir, '.ccom', 'logs', run.json.deployment.release, `${instance.id}.log`);
+    const logFile = join(app.state, 'logs', run.json.deployment.release, `${instance.id}.log`);
     const ticks = () => [...readFileSync(logFile, 'utf8').matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
     process.kill(before.agent.pid, 'SIGKILL');
     const atKill = ticks().length;

@@ -52,7 +52,7 @@ done
 /** The guardian's file name: how `ps` shows it, and how ccom recognises it. */
 const GUARDIAN_FILE = 'agent-guardian.sh';
 
-/** Writes this build's guardian into `.ccom/` (whole, then renamed: racing writers are harmless). */
+/** Writes this build's guardian into the app's state dir (whole, then renamed: racing writers are harmless). */
 function writeGuardian(appDir: string): string {
   const file = join(appStateDir(appDir), GUARDIAN_FILE);
   const staged = `${file}.${process.pid}`;
@@ -63,10 +63,11 @@ function writeGuardian(appDir: string): string {
 
 /**
  * Starts the agent for `appDir` under its guardian, detached (its own process group, led by the
- * guardian) so it outlives the command that started it. `.ccom/` must exist.
+ * guardian) so it outlives the command that started it. The state dir must exist; the agent is
+ * told it (`--state`) so that a later edit of the config's `app:` cannot move it elsewhere.
  */
 export function spawnGuardedAgent(options: { appDir: string; agentScript: string; stdio: StdioOptions; handover?: boolean }): ChildProcess {
-  const agent = [process.execPath, ...AGENT_NODE_FLAGS, options.agentScript, '--dir', options.appDir];
+  const agent = [process.execPath, ...AGENT_NODE_FLAGS, options.agentScript, '--dir', options.appDir, '--state', appStateDir(options.appDir)];
   return spawn('/bin/sh', [writeGuardian(options.appDir), ...agent], {
     cwd: options.appDir,
     detached: true,

@@ -1,6 +1,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import { legacyMovedTo, pinStateDir } from '../app-state.js';
 import { ensureStateDir, localPaths } from '../targets/local/paths.js';
 import { createControlServer, type ControlHooks } from './control.js';
 import { watchOwnership } from './ownership-watch.js';
@@ -20,6 +21,10 @@ const DRAIN_ON_HANDOVER_MS = 30_000;
 async function main(): Promise<void> {
   const dirFlag = process.argv.indexOf('--dir');
   const appDir = resolve(dirFlag === -1 ? '.' : (process.argv[dirFlag + 1] ?? '.'));
+  // Without --state, started by an agent of a build that kept state in <app>/.ccom/.
+  const stateFlag = process.argv.indexOf('--state');
+  const stateDir = stateFlag === -1 ? legacyMovedTo(appDir) : process.argv[stateFlag + 1];
+  if (stateDir) pinStateDir(appDir, stateDir);
   const paths = localPaths(appDir);
   ensureStateDir(paths);
   const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);

@@ -16,7 +16,7 @@ export interface SavedEnv {
 const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
- * `.ccom/env/<release>.json`, one file per release, mode 0600 in a 0700 directory: secrets live
+ * `env/<release>.json` in the app's state dir, one file per release, mode 0600 in a 0700 directory: secrets live
  * only here (and in the instances' own environment), never in agent-state.json, the SQLite
  * history, logs, `--json` or webhooks. Written by the agent when a release's instances first
  * start; read by the agent after a restart or a reboot, and by `ccom rollback`.

@@ -8,7 +8,7 @@ export interface AgentState {
   instances: Array<{ id: string; release: string; pid: number; port: number }>;
   /**
    * How to start each release again; never its environment values (those are in
-   * `.ccom/env/`). Specs saved by an older ccom have no `secretNames`.
+   * `env/` of the state dir). Specs saved by an older ccom have no `secretNames`.
    */
   specs: Record<string, PersistedSpec>;
   options: ConnectOptions | null;
@@ -21,7 +21,7 @@ export type PersistedSpec = Omit<ReleaseSpec, 'env' | 'secretNames'> & { secretN
 const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null };
 
 /**
- * The agent's routing state in `.ccom/agent-state.json`, written whole on every change: to a
+ * The agent's routing state in `agent-state.json` of the app's state dir, written whole on every change: to a
  * temporary file, flushed to disk, then renamed over the old one, so a crash at any moment
  * leaves either the old state or the new one. (History stays in SQLite; the agent keeps
  * better-sqlite3 out of its memory.)

@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { appStateDir } from '../app-state.js';
 import { UserError } from '../errors.js';
 import { buildManifest } from '../gates/manifest.js';
 import type { BackupRow, Store } from '../store/index.js';
 import { runBackupCommand, type BackupConfig } from './commands.js';
 
 export function backupsDir(appDir: string): string {
-  return join(appDir, '.ccom', 'backups');
+  return join(appStateDir(appDir), 'backups');
 }
 
 /**
- * Takes a backup into a fresh `.ccom/backups/<id>/` and records it in history. A backup that
+ * Takes a backup into a fresh `backups/<id>/` of the app's state dir and records it in history. A backup that
  * writes no file is refused: it could not restore anything.
  */
 export async function takeBackup(opts: {

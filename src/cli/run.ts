@@ -3,6 +3,7 @@ import { asUserError, ExitCode, isUserError, messageOf } from '../errors.js';
 import { createColors } from 'picocolors';
 import { resolve } from 'node:path';
 import { appStateDir, tightenStateDir } from '../app-state.js';
+import { prepareAppState, tidyLegacyState } from './prepare-state.js';
 
 export interface GlobalOptions {
   appDir: string;
@@ -63,13 +64,15 @@ export async function runCommand(name: string, cmd: Command): Promise<void> {
   };
   let code: number;
   try {
+    const loader = loaders[name];
+    if (!loader) throw new Error(`no command module for ${name}`);
+    if (name !== 'init') await prepareAppState(ctx.appDir, ctx.say);
     const loose = tightenStateDir(globals.appDir);
     if (loose !== undefined) {
       ctx.say(`⚠ ${appStateDir(globals.appDir)} was mode 0${loose.toString(8)} (others could read ccom's history and logs); it is 0700 now`);
     }
-    const loader = loaders[name];
-    if (!loader) throw new Error(`no command module for ${name}`);
     code = await (await loader()).run(ctx);
+    if (name !== 'init') await tidyLegacyState(ctx.appDir, ctx.say);
   } catch (caught) {
     const err = asUserError(caught);
     if (isUserError(err)) {

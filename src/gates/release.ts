@@ -95,7 +95,7 @@ async function translateFailure(err: unknown, releaseDir: string): Promise<unkno
   if (code === 'EACCES') {
     const where = (err as NodeJS.ErrnoException).path ?? parent;
     return new UserError(`permission denied on ${where} while assembling the release`, {
-      fix: 'make the app files readable and .ccom writable by this user, or list only what the release needs in build.artifacts',
+      fix: `make the app files readable and ${path.dirname(releaseDir)} writable by this user, or list only what the release needs in build.artifacts`,
       cause: err,
     });
   }
@@ -118,7 +118,8 @@ export async function assembleRelease(opts: AssembleReleaseOptions): Promise<Ass
       fix: 'releases are immutable: assemble under a new release id',
     });
   }
-  // Never copy ccom's own state, nor the release being built (when releases live inside the app dir).
+  // Never copy ccom's state: the `.ccom/` of builds that kept it in the app dir, nor the release
+  // being built (should CCOM_HOME be inside the app dir).
   const excluded = ['.git', '.ccom', ...shared, ...(opts.exclude ?? []).map((p) => insideAppDir(p, 'excluded path'))];
   const releaseParent = path.relative(appDir, path.dirname(releaseDir));
   if (releaseParent !== '' && !releaseParent.startsWith('..') && !path.isAbsolute(releaseParent)) {

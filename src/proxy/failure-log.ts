@@ -5,7 +5,7 @@ import type { Upstream } from './types.js';
 /** Writes one line to the agent log. */
 export type LogLine = (line: string) => void;
 
-/** The agent's stdout and stderr both go to .ccom/logs/agent.log; lines carry a timestamp like the agent's. */
+/** The agent's stdout and stderr both go to logs/agent.log in the app's state dir; lines carry a timestamp like the agent's. */
 export const agentLog: LogLine = (line) => {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 };

@@ -1,4 +1,4 @@
-export { Store, STATE_DIR, DB_FILE } from './store.js';
+export { Store, DB_FILE } from './store.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { isPidAlive } from './lock.js';
 export type { DeploymentPatch, StepPatch } from './deployments.js';

@@ -26,7 +26,7 @@ export function stateOpenError(err: unknown, file: string, stateDir: string): Us
 function causeOf(code: string, stateDir: string): [string, string] | undefined {
   const full: [string, string] = [
     'the disk is full; nothing is corrupt',
-    `Free disk space on the file system of ${stateDir} (old releases are in .ccom/releases/, logs in .ccom/logs/), then run the command again.`,
+    `Free disk space on the file system of ${stateDir} (old releases are in ${stateDir}/releases/, logs in ${stateDir}/logs/), then run the command again.`,
   ];
   if (code === 'ENOSPC' || code === 'SQLITE_FULL') return full;
   if (code === 'EDQUOT') return ['the disk quota is exceeded; nothing is corrupt', 'Free space within your quota, then run the command again.'];

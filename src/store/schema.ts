@@ -106,7 +106,7 @@ export const MIGRATIONS: readonly string[] = [
     reason        TEXT NOT NULL          -- why it was taken: deploy, doctor
   );
   `,
-  // The agent keeps its routing state in .ccom/agent-state.json (it no longer loads SQLite).
+  // The agent keeps its routing state in agent-state.json (it no longer loads SQLite).
   `
   DROP TABLE routes;
   DROP TABLE instances;

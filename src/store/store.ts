@@ -12,19 +12,17 @@ import type { DeploymentPatch, StepPatch } from './deployments.js';
 import * as lock from './lock.js';
 import * as releases from './releases.js';
 import { migrate } from './schema.js';
-import { STATE_DIR_NAME } from '../app-state.js';
+import { ensureAppStateDir } from '../app-state-owner.js';
 import type {
   AuditEntry, DeploymentRow, DeploymentWithSteps, LockHolder, LockRequest, LockResult,
   ReleaseRow, ReleaseStatus, StepRow,
 } from './types.js';
 
-/** Directory holding everything ccom keeps for an app. */
-export const STATE_DIR = STATE_DIR_NAME;
-/** File name of the app's SQLite database inside STATE_DIR. */
+/** File name of the app's SQLite database inside its state dir (`$CCOM_HOME/apps/<app>/`). */
 export const DB_FILE = 'state.db';
 
 /**
- * An app's history and shared state in `<appDir>/.ccom/state.db`. The CLI and the app's
+ * An app's history and shared state in `$CCOM_HOME/apps/<app>/state.db`. The CLI and the app's
  * agent each open their own Store on the same file at once: WAL lets readers run beside
  * a writer, busy_timeout makes writers queue instead of failing, and every multi-statement
  * write is one transaction.
@@ -44,7 +42,8 @@ export class Store {
         fix: 'Pass the app directory with -C <path>, or run ccom from inside it.',
       });
     }
-    const stateDir = path.join(dir, STATE_DIR);
+    // Owner-only: the database records who deployed what, and releases carry the app's config.
+    const stateDir = ensureAppStateDir(dir);
     const file = path.join(stateDir, DB_FILE);
     let db: Database.Database | undefined;
     try {

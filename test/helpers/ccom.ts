@@ -1,9 +1,46 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { appNameOf } from '../../src/app-state.js';
 import { parentPid } from '../../src/gates/process-group.js';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
+
+/**
+ * Each fixture app keeps its state in a CCOM_HOME of its own (test files run two at a time, and
+ * all fixtures are called `fixture`); any other directory uses one temp home per test process.
+ */
+const homes = new Map<string, string>();
+let processHome: string | undefined;
+
+export function setCcomHome(appDir: string, home: string): void {
+  homes.set(resolve(appDir), home);
+}
+
+export function ccomHomeFor(appDir: string): string {
+  const home = homes.get(resolve(appDir));
+  if (home) return home;
+  if (!processHome) {
+    const made = mkdtempSync(join(tmpdir(), 'ccom-home-'));
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    processHome = made;
+  }
+  return processHome;
+}
+
+/** The app's state dir (`$CCOM_HOME/apps/<app>/`), as ccom finds it. */
+export function stateOf(appDir: string): string {
+  return join(ccomHomeFor(appDir), 'apps', appNameOf(appDir) ?? 'fixture');
+}
+
+/** The environment a ccom run with these arguments gets: CI output and the app's CCOM_HOME. */
+export function ccomEnv(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const flag = args.findIndex((a) => a === '-C' || a === '--dir');
+  const dir = flag === -1 ? process.cwd() : (args[flag + 1] ?? '.');
+  return { ...process.env, CI: 'true', NO_COLOR: '1', CCOM_HOME: ccomHomeFor(dir), ...env };
+}
 
 export interface CcomRun {
   code: number;
@@ -17,7 +54,7 @@ export interface CcomRun {
 export function runCcom(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CcomRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
+      env: ccomEnv(args, env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -53,7 +90,7 @@ export function parentOf(pid: number): number {
 /** True when `pid` is an agent guardian (the /bin/sh loop that restarts the agent). */
 export function isGuardian(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/.ccom/agent-guardian.sh\0');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/agent-guardian.sh\0');
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASE_CONFIG, type FixtureApp } from './fixture-app.js';
-import { get, runCcom, type CcomRun } from './ccom.js';
+import { ccomEnv, get, runCcom, stateOf, type CcomRun } from './ccom.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
 
@@ -17,7 +17,7 @@ export interface RunningCcom {
 /** Like runCcom, but returns at once with the child's pid. */
 export function startCcom(args: string[]): RunningCcom {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+    env: ccomEnv(args),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -64,7 +64,7 @@ export async function releaseIds(dir: string): Promise<string[]> {
 export function releaseDirs(dir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(join(dir, '.ccom', 'releases'));
+    names = readdirSync(join(stateOf(dir), 'releases'));
   } catch {
     return [];
   }

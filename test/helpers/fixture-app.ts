@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCcom } from './ccom.js';
+import { pinStateDir } from '../../src/app-state.js';
+import { runCcom, setCcomHome, stateOf } from './ccom.js';
 
 /** How a fixture release behaves: the failure modes a deploy must survive. */
 export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic' | 'port-taken-once' | 'port-taken-always';
@@ -51,7 +52,7 @@ process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeI
 `;
 }
 
-/** Running (not zombie) processes whose working directory is inside `dir`, after a grace period. */
+/** Running (not zombie) processes whose working directory is `dir` or inside it, after a grace period. */
 export async function processesUnder(dir: string, graceMs = 2000): Promise<number[]> {
   const scan = () =>
     readdirSync('/proc')
@@ -59,7 +60,7 @@ export async function processesUnder(dir: string, graceMs = 2000): Promise<numbe
       .filter((p) => {
         try {
           const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z' && readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z' && isInside(readlinkSync(`/proc/${p}/cwd`), dir);
         } catch {
           return false;
         }
@@ -74,12 +75,27 @@ export async function processesUnder(dir: string, graceMs = 2000): Promise<numbe
   return found;
 }
 
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return 'gone';
+  }
+}
+
+function isInside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
 export interface FixtureApp {
   dir: string;
+  /** Its CCOM_HOME (a temp dir of its own) and its state dir there. */
+  home: string;
+  state: string;
   /** Rewrites the app's source: the next deploy makes a release of this version and mode. */
   write(version: string, mode?: AppMode): void;
   config(extra?: string): void;
-  /** Stops the agent and instances (by the agent's pid as a fallback) and removes the dir. */
+  /** Stops the agent and instances (by the agent's pid as a fallback) and removes the dir and its home. */
   cleanup(): Promise<void>;
 }
 
@@ -104,8 +120,16 @@ stopTimeout: 3s
 
 export function fixtureApp(version = 'v1'): FixtureApp {
   const dir = mkdtempSync(join(tmpdir(), 'ccom-app-'));
+  const home = mkdtempSync(join(tmpdir(), 'ccom-home-'));
+  setCcomHome(dir, home);
+  // For this test process too (it opens the app's Store itself in some tests).
+  pinStateDir(dir, join(home, 'apps', 'fixture'));
   const app: FixtureApp = {
     dir,
+    home,
+    get state() {
+      return stateOf(dir);
+    },
     write(v, mode = 'ok') {
       writeFileSync(join(dir, 'server.js'), serverSource(v, mode));
     },
@@ -113,8 +137,9 @@ export function fixtureApp(version = 'v1'): FixtureApp {
       writeFileSync(join(dir, 'ccom.yaml'), BASE_CONFIG + extra);
     },
     async cleanup() {
-      if (existsSync(join(dir, '.ccom', 'agent.pid'))) {
-        const pid = Number(readFileSync(join(dir, '.ccom', 'agent.pid'), 'utf8'));
+      const pidFile = join(app.state, 'agent.pid');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8'));
         await runCcom(['down', '-C', dir]).catch(() => undefined);
         try {
           process.kill(pid, 'SIGKILL');
@@ -123,11 +148,13 @@ export function fixtureApp(version = 'v1'): FixtureApp {
         }
       }
       // `down` must leave no instance behind: any process still running in this app's
-      // directory is a leak. It is killed (by pid, ours) and the test fails.
-      const leaked = await processesUnder(dir);
+      // directory or its state dir (releases) is a leak. It is killed (by pid, ours) and the test fails.
+      const leaked = [...new Set([...(await processesUnder(dir)), ...(await processesUnder(home))])];
+      const described = leaked.map((pid) => `${pid} (${commandOf(pid)})`);
       for (const pid of leaked) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      if (leaked.length) throw new Error(`ccom down left ${leaked.length} process(es) running in ${dir}: ${leaked.join(', ')}`);
+      rmSync(home, { recursive: true, force: true });
+      if (leaked.length) throw new Error(`ccom down left ${leaked.length} process(es) running in ${dir} or ${home}: ${described.join('; ')}`);
     },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', version: '1.0.0', private: true }));

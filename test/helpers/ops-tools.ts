@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BASE_CONFIG, type FixtureApp } from './fixture-app.js';
-import { runCcom } from './ccom.js';
+import { runCcom, stateOf } from './ccom.js';
 
 /**
  * Writes the fixture's base config plus `extra`, with the monitoring listener on a free port so
@@ -44,10 +44,10 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Backup directories on disk (`.ccom/backups/<id>/`), verification scratch dirs excluded. */
+/** Backup directories on disk (`backups/<id>/` of the state dir), verification scratch dirs excluded. */
 export function backupDirs(appDir: string): string[] {
   try {
-    return readdirSync(join(appDir, '.ccom', 'backups')).filter((n) => !n.includes('.verify-')).sort();
+    return readdirSync(join(stateOf(appDir), 'backups')).filter((n) => !n.includes('.verify-')).sort();
   } catch {
     return [];
   }

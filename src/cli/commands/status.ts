@@ -5,6 +5,7 @@ import { reachableUrl } from '../../pipeline/reachable-url.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
+import { localPaths } from '../../targets/local/paths.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
 
@@ -58,6 +59,6 @@ function printHuman(ctx: CommandContext, doc: { app: string; url: string | null;
     for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
-  if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
+  if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${localPaths(ctx.appDir).agentLog})` : ''}`);
   if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
 }

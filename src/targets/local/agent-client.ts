@@ -20,7 +20,7 @@ export class AgentError extends UserError {
 /** For agent errors without a fix of their own (a failed boot: its output is the detail). */
 const AGENT_ERROR_FIX = 'read the output above and `ccom logs`, fix the cause, then run the command again';
 /** The agent answers 500 only for what it did not expect: its stack is in the agent's log. */
-const AGENT_BUG_FIX = 'this is a bug in the ccom agent: please report it with .ccom/logs/agent.log';
+const AGENT_BUG_FIX = 'this is a bug in the ccom agent: please report it with logs/agent.log from the state dir of the app ($CCOM_HOME/apps/<app>/)';
 
 /** Reads a whole (small) response: status, body text and headers. */
 export function collectResponse(res: IncomingMessage): Promise<ProbeResponse> {

@@ -38,7 +38,7 @@ async function diskCheck(dir: string, releaseBytes: number): Promise<Check> {
   // Twice the release: its copy, and headroom for the logs and data it writes once it runs.
   const needed = DISK_MARGIN + 2 * releaseBytes;
   if (free < needed) {
-    return fail('disk', `${mb(free)} free where releases are kept; a release needs about ${mb(needed)}`, 'free disk space (old releases live in .ccom/releases/, backups in .ccom/backups/)');
+    return fail('disk', `${mb(free)} free where releases are kept (${dir}); a release needs about ${mb(needed)}`, `free disk space (old releases live in ${dir}/releases/, backups in ${dir}/backups/), or set CCOM_HOME to a bigger disk`);
   }
   return pass('disk', `${mb(free)} free, a release needs about ${mb(needed)}`);
 }

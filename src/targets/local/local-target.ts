@@ -76,7 +76,7 @@ export class LocalTarget implements Target {
     const orphans = instances.filter((i) => i.release === spec.id).map((i) => i.id);
     await this.stopInstances(orphans, 0);
     throw new UserError(`the ccom agent restarted while starting instances of ${spec.id}; the ${orphans.length} it had started were stopped`, {
-      fix: 'deploy again; look at .ccom/logs/agent.log for why the agent died',
+      fix: 'deploy again; look at logs/agent.log in the state dir of the app ($CCOM_HOME/apps/<app>/) for why the agent died',
       cause: lost,
     });
   }

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { appStateDir, releasesDir, STATE_DIR_MODE, tightenStateDir } from '../../app-state.js';
+import { join, resolve } from 'node:path';
+import { appStateDir, STATE_DIR_MODE, tightenStateDir } from '../../app-state.js';
+import { ensureAppStateDir } from '../../app-state-owner.js';
 
-/** Unix socket paths are limited to ~107 bytes; deep app dirs fall back to the temp dir. */
+/** Unix socket paths are limited to ~107 bytes; a deep CCOM_HOME falls back to the temp dir. */
 const MAX_SOCKET_PATH = 100;
 
-/** Where the local target keeps its per-app files, all under `<app>/.ccom/`. */
+/** Where the local target keeps its per-app files, all under the app's state dir (`$CCOM_HOME/apps/<app>/`). */
 export interface LocalPaths {
+  /** The app's directory (its config and sources), recorded as the state dir's owner. */
+  appDir: string;
   stateDir: string;
   socket: string;
   pidFile: string;
@@ -24,27 +27,26 @@ export function localPaths(appDir: string): LocalPaths {
   const stateDir = appStateDir(abs);
   let socket = join(stateDir, 'agent.sock');
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    const digest = createHash('sha256').update(abs).digest('hex').slice(0, 16);
+    const digest = createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
     socket = join(tmpdir(), `ccom-${process.getuid?.() ?? 0}-${digest}.sock`);
   }
   return {
+    appDir: abs,
     stateDir,
     socket,
     pidFile: join(stateDir, 'agent.pid'),
     agentState: join(stateDir, 'agent-state.json'),
     agentLog: join(stateDir, 'logs', 'agent.log'),
     logsDir: join(stateDir, 'logs'),
-    releasesDir: releasesDir(abs),
+    releasesDir: join(stateDir, 'releases'),
   };
 }
 
-/**
- * Creates `.ccom/` readable by the user only: it holds the control socket and history. One that
- * exists with a looser mode is tightened (mkdir leaves an existing directory as it is).
- */
+/** Creates the state dir (recording whose it is) and its logs dir, readable by the user only. */
 export function ensureStateDir(paths: LocalPaths): void {
-  mkdirSync(paths.stateDir, { recursive: true, mode: STATE_DIR_MODE });
-  tightenStateDir(dirname(paths.stateDir));
+  ensureAppStateDir(paths.appDir);
+  // mkdir leaves an existing directory's mode as it is: a looser one is tightened.
+  tightenStateDir(paths.appDir);
   mkdirSync(paths.logsDir, { recursive: true, mode: STATE_DIR_MODE });
 }
 
