@@ -77,7 +77,9 @@ async function requestRidingRestarts(socketPath: string, method: string, path: s
       return await socketRequest(socketPath, method, path, body);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === undefined || !NOT_LISTENING.has(code) || Date.now() + delay > deadline) throw err;
+      // A read (GET) cut by an agent that died while answering is safe to ask the next agent again.
+      const retriable = code !== undefined && (NOT_LISTENING.has(code) || (code === 'ECONNRESET' && method === 'GET'));
+      if (!retriable || Date.now() + delay > deadline) throw err;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
