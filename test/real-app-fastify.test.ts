@@ -43,5 +43,4 @@ realAppSuite({
       },
     },
   ],
-  todo: { 'git-clean': 'issue 9 point 1 (state outside the app directory): git status shows `?? .ccom/`' },
 });

@@ -37,11 +37,4 @@ realAppSuite({
     path: '/api/hello',
     marker: 'flaky hello',
   },
-  todo: {
-    redeploy: 'issue 9 point 1 (state outside the app directory): the lint gate lints .ccom/releases/** (4,695 problems)',
-    canary: 'issue 9 point 1 (state outside the app directory): the lint gate lints .ccom/releases/**',
-    rollback:
-      'issue 9 point 2 (rollback of apps that write into their build output): .next/server/route-cache/ written at runtime blocks it; today point 1 blocks the second release first',
-    'git-clean': 'issue 9 point 1 (state outside the app directory): git status shows `?? .ccom/`',
-  },
 });

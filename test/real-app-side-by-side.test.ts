@@ -17,7 +17,7 @@ after(async () => {
 
 test(
   'two apps made by ccom init deploy side by side, each with its own URL and metrics',
-  { todo: 'issue 9 point 7 (more than one app per machine): init writes proxy.port 8080 and monitoring.port 9464 for every app', timeout: 300_000 },
+  { timeout: 300_000 },
   async () => {
     const first = await realApp('express', { packageName: 'shop-a', initPorts: true });
     apps.push(first);
