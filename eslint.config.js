@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'examples/**', '**/.ccom/**', 'tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'examples/**', '**/.ccom/**', 'tmp/**', 'test/real-apps/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,60 @@
+import { Agent, request } from 'node:http';
+
+export interface RouteLoadReport {
+  /** Requests sent, per path. */
+  total: Record<string, number>;
+  /** Failures per "<path> HTTP <status>: <body start>" or "<path> <transport error>". */
+  failures: Record<string, number>;
+}
+
+/**
+ * Continuous keep-alive load from `concurrency` clients on 127.0.0.1, taking `paths` in turn,
+ * so a bad release of one route is seen beside the routes that still work. Stops by itself
+ * after `maxMs`.
+ */
+export function startRouteLoad(base: string, paths: string[], concurrency: number, maxMs = 180_000): { stop(): Promise<RouteLoadReport> } {
+  const target = new URL(base);
+  if (target.hostname !== '127.0.0.1') throw new Error('load tests only target 127.0.0.1');
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const report: RouteLoadReport = { total: {}, failures: {} };
+  const count = (bucket: Record<string, number>, key: string) => (bucket[key] = (bucket[key] ?? 0) + 1);
+  const deadline = Date.now() + maxMs;
+  let running = true;
+  let next = 0;
+
+  const once = (path: string) =>
+    new Promise<void>((resolve) => {
+      count(report.total, path);
+      const req = request({ host: target.hostname, port: target.port, path, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 400) count(report.failures, `${path} HTTP ${status}: ${body.slice(0, 40)}`);
+          resolve();
+        });
+        res.on('error', (err) => {
+          count(report.failures, `${path} ${err.message}`);
+          resolve();
+        });
+      });
+      req.on('error', (err) => {
+        count(report.failures, `${path} ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+        resolve();
+      });
+      req.end();
+    });
+
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (running && Date.now() < deadline) await once(paths[next++ % paths.length]!);
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      agent.destroy();
+      return report;
+    },
+  };
+}
