@@ -43,6 +43,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
   const { target, config } = ctx;
   const analysis = config.analysis;
   let baseline = await target.metrics();
+  let last = baseline;
   let probeBaseline = prober?.snapshot();
   const started = Date.now();
   // Latency is judged after a warm-up; errors from the first request on. The window restarts
@@ -55,6 +56,9 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
     await sleep(TICK_MS);
     if (ctx.steps.interrupted) throw new CheckFailed(`${ctx.steps.interrupted} ${opts.label}`);
     const now = await target.metrics();
+    // An agent started again counts from zero: so does the window, or it would mix two agents' counts.
+    if (restarted(now, last)) baseline = { ...now, releases: {} };
+    last = now;
     const probesNow = prober?.snapshot();
     await checkInstances(ctx, opts);
     const decision = ctx.control?.decision();
@@ -118,6 +122,10 @@ function evidenceWait(ctx: StrategyContext, opts: ObserveOptions) {
       return undefined;
     },
   };
+}
+
+function restarted(now: MetricsSnapshot, last: MetricsSnapshot): boolean {
+  return Object.entries(last.releases).some(([id, m]) => (now.releases[id]?.requests ?? m.requests) < m.requests);
 }
 
 function sampleOf(now: MetricsSnapshot, baseline: MetricsSnapshot, opts: ObserveOptions): Sample {

@@ -53,12 +53,22 @@ export class Prober {
   }
 }
 
+/** Answers of the agent itself, about its table rather than the release (during a restart). */
+const NOT_THE_RELEASE = new Set(['no-upstream', 'unknown-release']);
+
+/**
+ * One probe, counted only when it says something about the release: an agent that cannot be
+ * reached (restarting: the socket refuses, ENOENT) or that answers for its own table is no
+ * evidence against the release. No answer at all within the timeout is: the release hangs.
+ */
 async function probeOnce(target: Target, release: string, req: ProbeRequest, tally: Tally): Promise<void> {
   const started = performance.now();
   try {
     const res = await target.preview(release, req);
+    if (NOT_THE_RELEASE.has(res.headers['x-ccom'] ?? '')) return;
     if (res.status >= 500) tally.metrics.status5xx++;
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== undefined) return;
     tally.metrics.connectionErrors++;
   }
   tally.histogram.record(performance.now() - started);
