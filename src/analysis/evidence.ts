@@ -21,8 +21,9 @@ export function judgeEvidence(
   boundsMs: number[],
   final: boolean,
   warmingUp: boolean,
+  reference?: ReleaseMetrics,
 ): Verdict {
-  const liveVerdict = judge(live.canary, live.stable, analysis, boundsMs, final, { warmingUp });
+  const liveVerdict = judge(live.canary, live.stable, analysis, boundsMs, final, { warmingUp, reference });
   if (liveVerdict.kind === 'fail' || liveVerdict.kind === 'pass' || !probes || probes.canary.requests === 0) return liveVerdict;
   const probed = judge(probes.canary, probes.stable, analysis, boundsMs, final, { warmingUp, source: 'probe ' });
   if (probed.kind === 'fail') return probed;

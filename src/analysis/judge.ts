@@ -23,13 +23,19 @@ export interface JudgeOptions {
   warmingUp?: boolean;
   /** What the requests were, named in every message: '' for live traffic, 'probe ' for ccom's own. */
   source?: '' | 'probe ';
+  /**
+   * The stable release's requests from the step before, for the absolute limit when nothing
+   * is compared in the same window (the 100% step): a machine too busy for the limit makes
+   * both releases slow, and that is no reason to go back.
+   */
+  reference?: ReleaseMetrics;
 }
 
 /**
  * Judges the new release's window against the thresholds (and against the stable release
  * measured in the same window). Called continuously: it fails as soon as a limit is exceeded
- * with 99% confidence; at the end of a step (`final`) point estimates decide, except for the
- * ratio to the stable release, which always needs the rank test's evidence (see latencyRatio).
+ * with 99% confidence; at the end of a step (`final`) the error rate's point estimate decides
+ * too. Latency always needs evidence: see clearlySlow and latencyRatio.
  */
 export function judge(
   canary: ReleaseMetrics,
@@ -57,8 +63,11 @@ export function judge(
   const p99 = quantileMs(canary.latency, boundsMs, 0.99) ?? 0;
   const of = opts.source ? ` of ${what}` : '';
   const slowAbs = countSlowerThan(canary.latency, boundsMs, analysis.maxLatencyP99Ms);
-  if (clearlySlow(slowAbs, n) || (final && p99 > analysis.maxLatencyP99Ms)) {
-    return fail('latency-p99', `p99 latency${of} ${ms(p99)} > allowed ${ms(analysis.maxLatencyP99Ms)} (${slowAbs} of ${n} slower)`);
+  const base = stable && stable.requests >= min ? stable : opts.reference;
+  const baseSlow = base ? countSlowerThan(base.latency, boundsMs, analysis.maxLatencyP99Ms) : 0;
+  if (clearlySlow(slowAbs, n, base ? baseSlow / Math.max(1, base.requests) : 0)) {
+    const compared = base ? `; the stable release: ${baseSlow} of ${base.requests}` : '';
+    return fail('latency-p99', `p99 latency${of} ${ms(p99)} > allowed ${ms(analysis.maxLatencyP99Ms)} (${slowAbs} of ${n} slower${compared})`);
   }
 
   if (stable && stable.requests < min) {
@@ -93,11 +102,12 @@ function latencyRatio(canary: ReleaseMetrics, stable: ReleaseMetrics, p99: numbe
 }
 
 /**
- * "More than 1% of requests are slower than the limit" with 99% confidence, from at least
- * MIN_SLOW_EVIDENCE slow requests: one stall of a busy machine delays a few requests at once.
+ * "More than 1% of requests are slower than the limit, and more than of the stable release's"
+ * with 99% confidence, from at least MIN_SLOW_EVIDENCE slow requests, mid-step and at its end
+ * alike: the p99 of 20 requests is their slowest one, one stall of a busy machine away.
  */
-function clearlySlow(slow: number, n: number): boolean {
-  return slow >= MIN_SLOW_EVIDENCE && wilsonLower(slow, n, Z_99) > 0.01;
+function clearlySlow(slow: number, n: number, stableShare: number): boolean {
+  return slow >= MIN_SLOW_EVIDENCE && wilsonLower(slow, n, Z_99) > Math.max(0.01, stableShare);
 }
 
 function fail(metric: Extract<Verdict, { kind: 'fail' }>['metric'], message: string): Verdict {

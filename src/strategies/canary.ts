@@ -22,6 +22,7 @@ export const canary: Strategy = {
     const stable = ctx.previous.spec.id;
     const checks = smokeChecks(config);
     let newIds: string[] = [];
+    const stableSeen = {};
     try {
       const started = await must(ctx, 'start', async (step) => {
         const instances = await target.startInstances(spec, config.instances);
@@ -36,7 +37,7 @@ export const canary: Strategy = {
           const why = `the canary is paused at its current share; run \`ccom promote\` to continue or \`ccom abort\` to roll back`;
           emit({ type: 'paused', why });
           ctx.control?.pause(why);
-          await must(ctx, 'pause', async (step) => step.message(await observe(ctx, { release: spec.id, stable, durationMs: 'until-decision', label: 'during the pause', instanceIds: newIds })));
+          await must(ctx, 'pause', async (step) => step.message(await observe(ctx, { release: spec.id, stable, durationMs: 'until-decision', label: 'during the pause', instanceIds: newIds, stableSeen })));
           ctx.control?.resume();
           continue;
         }
@@ -44,7 +45,7 @@ export const canary: Strategy = {
           await target.setWeights(weight >= 100 ? { [spec.id]: 100 } : { [spec.id]: weight, [stable]: 100 - weight });
           emit({ type: 'info', message: `${weight}% of traffic on ${spec.id} for ${config.canary.intervalMs / 1000}s, analysed continuously` });
           const label = `at ${weight}% of traffic`;
-          step.message(await observe(ctx, { release: spec.id, stable: weight >= 100 ? null : stable, durationMs: config.canary.intervalMs, label, instanceIds: newIds }));
+          step.message(await observe(ctx, { release: spec.id, stable: weight >= 100 ? null : stable, durationMs: config.canary.intervalMs, label, instanceIds: newIds, stableSeen }));
         });
       }
       await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));

@@ -1,5 +1,5 @@
 import { judgeEvidence, type Sample } from '../analysis/evidence.js';
-import { windowOf, type MetricsSnapshot } from '../analysis/metrics.js';
+import { windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
 import { CheckFailed } from '../pipeline/failures.js';
 import { Prober, probeRequests } from './probes.js';
 import type { StrategyContext } from './types.js';
@@ -19,6 +19,8 @@ export interface ObserveOptions {
   label: string;
   /** Instances of `release` that must stay up: a crash or restart fails the analysis. */
   instanceIds: string[];
+  /** The stable release's last window, kept across steps for a step with nothing to compare (100%). */
+  stableSeen?: { window?: ReleaseMetrics };
 }
 
 /**
@@ -51,6 +53,8 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
   const configured = analysis.warmupMs;
   const warmupMs = Math.min(configured, opts.durationMs === 'until-decision' ? configured : opts.durationMs / 4);
   let warmingUp = true;
+  /** Where the window that must confirm a latency regression starts. */
+  let confirm: { live: MetricsSnapshot; probes: MetricsSnapshot | undefined } | undefined;
   const wait = evidenceWait(ctx, opts);
   for (;;) {
     await sleep(TICK_MS);
@@ -70,8 +74,27 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
     // ccom's own requests only while its users' are too few to judge by.
     if (prober) prober.active = live.canary.requests < analysis.minRequests || (live.stable?.requests ?? Infinity) < analysis.minRequests;
     const probes = probesNow && probeBaseline ? sampleOf(probesNow, probeBaseline, opts) : undefined;
-    const verdict = judgeEvidence(live, probes, analysis, now.boundsMs, final, warmingUp);
-    if (verdict.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
+    if (opts.stableSeen && live.stable && live.stable.requests >= analysis.minRequests) opts.stableSeen.window = live.stable;
+    const reference = opts.stable ? undefined : opts.stableSeen?.window;
+    const verdict = judgeEvidence(live, probes, analysis, now.boundsMs, final, warmingUp, reference);
+    if (verdict.kind === 'fail') {
+      if (verdict.metric === 'error-rate') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
+      // Slower: only if the requests after this moment say so too. A process that was cold
+      // or met a stall recovers; a slow release is slow in the next window as well.
+      confirm ??= { live: now, probes: probesNow };
+      const next = { live: sampleOf(now, confirm.live, opts), probes: probesNow && confirm.probes ? sampleOf(probesNow, confirm.probes, opts) : undefined };
+      const again = judgeEvidence(next.live, next.probes, analysis, now.boundsMs, false, false, reference);
+      if (again.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${again.message}, in two consecutive windows`);
+      if (enough(next.live, analysis.minRequests) || (next.probes && enough(next.probes, analysis.minRequests))) {
+        // It did not persist: the latest window decides at the end of the step, else start over.
+        if (final && !paused) return `${again.message}; an earlier slow window did not persist`;
+        confirm = undefined;
+      } else if (final) {
+        wait.tick(`a latency regression waits for its second window (${again.message})`);
+      }
+      continue;
+    }
+    confirm = undefined;
     if (warmingUp && elapsed >= warmupMs) {
       // The windows restart here; this tick's decision (promote) is still acted on below.
       warmingUp = false;
@@ -126,6 +149,10 @@ function evidenceWait(ctx: StrategyContext, opts: ObserveOptions) {
 
 function restarted(now: MetricsSnapshot, last: MetricsSnapshot): boolean {
   return Object.entries(last.releases).some(([id, m]) => (now.releases[id]?.requests ?? m.requests) < m.requests);
+}
+
+function enough(sample: Sample, min: number): boolean {
+  return sample.canary.requests >= min && (sample.stable?.requests ?? min) >= min;
 }
 
 function sampleOf(now: MetricsSnapshot, baseline: MetricsSnapshot, opts: ObserveOptions): Sample {

@@ -25,6 +25,7 @@ export const rolling: Strategy = {
     const oldLeft = ctx.running.filter((i) => i.release === stable).map((i) => i.id);
     const others = ctx.running.filter((i) => i.release !== stable && i.release !== spec.id).map((i) => i.id);
     const newIds: string[] = [];
+    const stableSeen = {};
     const share = () => (100 * newIds.length) / (newIds.length + oldLeft.length);
     try {
       while (newIds.length < total) {
@@ -40,7 +41,7 @@ export const rolling: Strategy = {
           await target.setWeights(oldLeft.length === 0 ? { [spec.id]: 100 } : { [spec.id]: share(), [stable]: 100 - share() });
           await target.stopInstances(leaving, config.drainTimeoutMs);
           const label = `with ${newIds.length} of ${total} instances replaced`;
-          const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds });
+          const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds, stableSeen });
           step.message(`${Math.round(share())}% of traffic on ${spec.id}; warmed: ${warmed}; ${verdict}`);
         });
       }
