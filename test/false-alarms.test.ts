@@ -34,7 +34,9 @@ test(`${CANARIES} canaries of good releases of a real app under load, beside a C
   assert.ok(route.includes("title: 'Express'"), 'the generated index route sets its title');
 
   const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-  const load = startRouteLoad(url, ['/', '/users'], 16, 800_000);
+  // One path: taken in turn, two paths fall into step with the proxy's 1-in-2 split at 50% and
+  // each release would see only one of them (the rendered page against the one-line route).
+  const load = startRouteLoad(url, ['/'], 16, 800_000);
   const outcomes: string[] = [];
   const judged: string[] = [];
   try {
@@ -52,7 +54,7 @@ test(`${CANARIES} canaries of good releases of a real app under load, beside a C
     console.log('load', JSON.stringify(report));
     console.log(judged.join('\n'));
     assert.deepEqual(report.failures, {}, 'no user request failed');
-    assert.ok((report.total['/'] ?? 0) > 1000, `load ran (${JSON.stringify(report.total)})`);
+    assert.ok((report.total['/'] ?? 0) > 2000, `load ran (${JSON.stringify(report.total)})`);
   }
   const bad = outcomes.map((o, i) => `canary ${i + 1}: ${o}`).filter((o) => !o.endsWith(': succeeded'));
   assert.deepEqual(bad, [], `${bad.length} of ${CANARIES} good canaries were not promoted`);

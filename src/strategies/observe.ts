@@ -90,7 +90,8 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
         if (final && !paused) return `${again.message}; an earlier slow window did not persist`;
         confirm = undefined;
       } else if (final) {
-        wait.tick(`a latency regression waits for its second window (${again.message})`);
+        const ended = wait.tick(`a latency regression waits for its second window (${again.message})`);
+        if (ended) return ended;
       }
       continue;
     }
