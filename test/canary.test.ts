@@ -290,15 +290,16 @@ test('a deploy whose terminal hangs up (SIGHUP) at the pause rolls back like Ctr
   await assertServes(live);
 });
 
-test('without traffic a canary is inconclusive: rolled back by default, continued with onInconclusive: promote', async () => {
-  const analysis = (on: string) => `analysis:\n  minRequests: 50\n  inconclusiveTimeout: 2s\n  onInconclusive: ${on}\n`;
+test('without traffic or probes a canary is inconclusive: rolled back by default, continued with onInconclusive: promote', async () => {
+  const analysis = (on: string) => `analysis:\n  minRequests: 50\n  inconclusiveTimeout: 2s\n  onInconclusive: ${on}\n  probeRate: 0\n`;
   app.config(CANARY('[50, 100]', '500ms', analysis('rollback')));
   app.write('v6');
   const rolledBack = await runCcom(['deploy', '-C', app.dir, '--json']);
   assert.equal(rolledBack.code, 1, rolledBack.stderr);
   assert.equal(rolledBack.json.deployment.status, 'rolled_back');
   assert.match(rolledBack.json.deployment.reason, /inconclusive/);
-  assert.match(rolledBack.stderr, /^🔧 Deployment paused - not enough traffic/m);
+  assert.match(rolledBack.stderr, /^⏳ Waiting for evidence - not enough traffic .*\(only 0 of the 50 requests needed/m);
+  assert.doesNotMatch(rolledBack.stderr, /paused/, 'nothing waits for a person: it is not called paused');
   await assertServes(live);
 
   app.config(CANARY('[50, 100]', '500ms', analysis('promote')));

@@ -56,7 +56,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.deepEqual(status.releases.map((r: { id: string; weight: number }) => [r.id, r.weight]), [[second.json.deployment.release, 100]]);
     assert.equal(status.releases[0].instances.length, 2);
     const steps = second.json.deployment.steps.map((s: { name: string }) => s.name);
-    assert.deepEqual(steps.slice(-5), ['start', 'smoke:preview', 'switch', 'smoke:public', 'drain']);
+    assert.deepEqual(steps.slice(-6), ['start', 'smoke:preview', 'warm', 'switch', 'smoke:public', 'drain']);
   });
 
   await t.test('rollback brings the previous release back, checked first', async () => {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import { countSlowerThan, quantileMs, type ReleaseMetrics } from './metrics.js';
-import { wilsonLower, Z_99 } from './stats.js';
+import { rankTest, wilsonLower, Z_99, Z_999 } from './stats.js';
 
 export type Verdict =
   | { kind: 'fail'; metric: 'error-rate' | 'latency-p99' | 'latency-ratio'; message: string }
@@ -8,16 +8,34 @@ export type Verdict =
   | { kind: 'undecided'; message: string }
   | { kind: 'inconclusive'; message: string };
 
-/**
- * A stable p99 of 1–2 ms makes "1.5× slower" a matter of scheduler noise; a canary is only
- * judged slower by ratio when it is also this much slower in absolute terms.
- */
+/** The fewest requests over the p99 limit that count as evidence: one stall delays a few at once. */
 const MIN_SLOW_EVIDENCE = 5;
+
+/**
+ * The effect-size floor of the rank test: a new release is slower by ratio only when a random
+ * request of it is slower than a random stable one at least this often (0.5 is no difference).
+ * A cold or briefly stalled process has a slow tail but ranks near 0.5; 60% means a real shift
+ * of a large part of its requests (all of them 300 ms slower ranks at 1.0).
+ */
+const MIN_SLOWER_SHARE = 0.6;
+
+export interface JudgeOptions {
+  warmingUp?: boolean;
+  /** What the requests were, named in every message: '' for live traffic, 'probe ' for ccom's own. */
+  source?: '' | 'probe ';
+  /**
+   * The stable release's requests from the step before, for the absolute limit when nothing
+   * is compared in the same window (the 100% step): a machine too busy for the limit makes
+   * both releases slow, and that is no reason to go back.
+   */
+  reference?: ReleaseMetrics;
+}
 
 /**
  * Judges the new release's window against the thresholds (and against the stable release
  * measured in the same window). Called continuously: it fails as soon as a limit is exceeded
- * with 99% confidence; at the end of a step (`final`) point estimates decide.
+ * with 99% confidence; at the end of a step (`final`) the error rate's point estimate decides
+ * too. Latency always needs evidence: see clearlySlow and latencyRatio.
  */
 export function judge(
   canary: ReleaseMetrics,
@@ -25,52 +43,71 @@ export function judge(
   analysis: Config['analysis'],
   boundsMs: number[],
   final: boolean,
-  opts: { warmingUp?: boolean } = {},
+  opts: JudgeOptions = {},
 ): Verdict {
+  const what = `${opts.source ?? ''}requests`;
   const n = canary.requests;
   const min = Math.max(1, analysis.minRequests);
-  if (n < min) return { kind: final ? 'inconclusive' : 'undecided', message: `only ${n} of the ${min} requests needed to judge the new release` };
+  if (n < min) return { kind: final ? 'inconclusive' : 'undecided', message: `only ${n} of the ${min} ${what} needed to judge the new release` };
 
   const errors = canary.status5xx + canary.connectionErrors;
   const rate = errors / n;
   const errorLimit = analysis.maxErrorRate;
   if (wilsonLower(errors, n, Z_99) > errorLimit || (final && rate > errorLimit)) {
-    return fail('error-rate', `error rate ${pct(rate)} (${errors} of ${n} requests failed) > allowed ${pct(errorLimit)}`);
+    return fail('error-rate', `error rate ${pct(rate)} (${errors} of ${n} ${what} failed) > allowed ${pct(errorLimit)}`);
   }
 
   // Fresh processes answer their first requests slowly (JIT, cold caches): latency waits for warm-up.
-  if (opts.warmingUp) return { kind: 'undecided', message: `${n} requests, error rate ${pct(rate)}, warming up` };
+  if (opts.warmingUp) return { kind: 'undecided', message: `${n} ${what}, error rate ${pct(rate)}, warming up` };
 
   const p99 = quantileMs(canary.latency, boundsMs, 0.99) ?? 0;
+  const of = opts.source ? ` of ${what}` : '';
   const slowAbs = countSlowerThan(canary.latency, boundsMs, analysis.maxLatencyP99Ms);
-  if (clearlySlow(slowAbs, n) || (final && p99 > analysis.maxLatencyP99Ms)) {
-    return fail('latency-p99', `p99 latency ${ms(p99)} > allowed ${ms(analysis.maxLatencyP99Ms)} (${slowAbs} of ${n} slower)`);
+  const base = stable && stable.requests >= min ? stable : opts.reference;
+  const baseSlow = base ? countSlowerThan(base.latency, boundsMs, analysis.maxLatencyP99Ms) : 0;
+  if (clearlySlow(slowAbs, n, base ? baseSlow / Math.max(1, base.requests) : 0)) {
+    const compared = base ? `; the stable release: ${baseSlow} of ${base.requests}` : '';
+    return fail('latency-p99', `p99 latency${of} ${ms(p99)} > allowed ${ms(analysis.maxLatencyP99Ms)} (${slowAbs} of ${n} slower${compared})`);
   }
 
   if (stable && stable.requests < min) {
     // Without enough stable requests in the same window the ratio cannot be judged: never a pass.
-    const message = `the stable release had only ${stable.requests} of the ${min} requests needed to compare latency with`;
+    const message = `the stable release had only ${stable.requests} of the ${min} ${what} needed to compare latency with`;
     return { kind: final ? 'inconclusive' : 'undecided', message };
   }
   if (stable) {
-    const stableP99 = quantileMs(stable.latency, boundsMs, 0.99) ?? 0;
-    const limit = Math.max(stableP99 * analysis.maxLatencyRatio, stableP99 + analysis.minLatencyDeltaMs);
-    const slowRel = countSlowerThan(canary.latency, boundsMs, limit);
-    if (clearlySlow(slowRel, n) || (final && p99 > limit)) {
-      const ratio = stableP99 > 0 ? p99 / stableP99 : Infinity;
-      return fail('latency-ratio', `p99 latency ${ms(p99)} is ${ratio.toFixed(1)}× the stable release's ${ms(stableP99)} > allowed ${analysis.maxLatencyRatio}×`);
-    }
+    const slower = latencyRatio(canary, stable, p99, analysis, boundsMs);
+    if (slower) return fail('latency-ratio', `p99 latency${of} ${slower}`);
   }
-  const summary = `${n} requests, error rate ${pct(rate)}, p99 ${ms(p99)}`;
+  const summary = `${n} ${what}, error rate ${pct(rate)}, p99 ${ms(p99)}`;
   return final ? { kind: 'pass', message: summary } : { kind: 'undecided', message: summary };
 }
 
 /**
- * "More than 1% of requests are slower than the limit" with 99% confidence, from at least
- * MIN_SLOW_EVIDENCE slow requests: one stall of a busy machine delays a few requests at once.
+ * The canary is slower than the stable release by ratio only with both an effect and evidence:
+ * its p99 beyond `maxLatencyRatio`× (and `minLatencyDelta` more than) the stable p99, and a rank
+ * test saying its requests are slower as a whole (99.9%, and more than MIN_SLOWER_SHARE of
+ * pairs). A p99 alone, from a few dozen requests on a busy machine, is one stall away from a
+ * false alarm. Returns the message's figures when it is slower.
  */
-function clearlySlow(slow: number, n: number): boolean {
-  return slow >= MIN_SLOW_EVIDENCE && wilsonLower(slow, n, Z_99) > 0.01;
+function latencyRatio(canary: ReleaseMetrics, stable: ReleaseMetrics, p99: number, analysis: Config['analysis'], boundsMs: number[]): string | undefined {
+  const stableP99 = quantileMs(stable.latency, boundsMs, 0.99) ?? 0;
+  const limit = Math.max(stableP99 * analysis.maxLatencyRatio, stableP99 + analysis.minLatencyDeltaMs);
+  if (p99 <= limit) return undefined;
+  const ranks = rankTest(canary.latency, stable.latency);
+  if (ranks.z < Z_999 || ranks.slowerShare < MIN_SLOWER_SHARE) return undefined;
+  const ratio = stableP99 > 0 ? p99 / stableP99 : Infinity;
+  const evidence = `rank test: slower in ${Math.round(ranks.slowerShare * 100)}% of request pairs, z ${ranks.z.toFixed(1)}`;
+  return `${ms(p99)} is ${ratio.toFixed(1)}× the stable release's ${ms(stableP99)} > allowed ${analysis.maxLatencyRatio}× (${evidence})`;
+}
+
+/**
+ * "More than 1% of requests are slower than the limit, and more than of the stable release's"
+ * with 99% confidence, from at least MIN_SLOW_EVIDENCE slow requests, mid-step and at its end
+ * alike: the p99 of 20 requests is their slowest one, one stall of a busy machine away.
+ */
+function clearlySlow(slow: number, n: number, stableShare: number): boolean {
+  return slow >= MIN_SLOW_EVIDENCE && wilsonLower(slow, n, Z_99) > Math.max(0.01, stableShare);
 }
 
 function fail(metric: Extract<Verdict, { kind: 'fail' }>['metric'], message: string): Verdict {

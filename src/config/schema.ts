@@ -199,6 +199,8 @@ export const configSchema = section({
     warmup: duration.default(1000),
     // A ratio only fails a canary also this much slower than stable: 2 ms × 1.5 is noise.
     minLatencyDelta: duration.default(25),
+    // Requests/s of ccom's own probes to each release while live traffic is short of minRequests; 0 turns them off.
+    probeRate: int(0, 1000, 'requests per second, like 10 (0 turns probes off)').default(10),
   })
     .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, ...rest }) => ({
       ...rest,

@@ -52,6 +52,8 @@ export interface Config {
     warmupMs: number;
     /** A p99 ratio fails a canary only when it is also this much slower than stable. */
     minLatencyDeltaMs: number;
+    /** Requests/s of ccom's own probes to each release while live traffic is short of minRequests (0: off). */
+    probeRate: number;
   };
   proxy: { host: string; port: number };
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */

@@ -10,12 +10,18 @@ export type Decision = { command: 'promote' | 'abort'; by: string };
 export interface DeployControl {
   pause(why: string): void;
   resume(): void;
+  /** The step that runs now, for `ccom status`. */
+  at(step: string): void;
+  /** Waiting for evidence (`ccom promote` may end the wait), or undefined when no longer. */
+  waitFor(why: string | undefined): void;
   /** A decision sent since the deployment started, if any (consumed by reading). */
   decision(): Decision | undefined;
 }
 
 interface ControlRow {
   paused?: string;
+  waiting?: string;
+  step?: string;
   decision?: Decision;
 }
 
@@ -35,6 +41,8 @@ export function storeControl(store: Store, deploymentId: string): DeployControl 
   return {
     pause: (why) => write({ ...readControl(store, deploymentId), paused: why }),
     resume: () => write({ ...readControl(store, deploymentId), paused: undefined }),
+    at: (step) => write({ ...readControl(store, deploymentId), step }),
+    waitFor: (why) => write({ ...readControl(store, deploymentId), waiting: why }),
     decision() {
       const row = readControl(store, deploymentId);
       if (!row.decision) return undefined;

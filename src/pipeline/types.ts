@@ -37,6 +37,7 @@ export type DeployEvent =
   | { type: 'step'; step: StepRecord }
   | { type: 'info'; message: string }
   | { type: 'paused'; why: string }
+  | { type: 'waiting'; why: string }
   | { type: 'rollback'; reason: string }
   | { type: 'done'; deployment: DeploymentDoc; detail?: string };
 

@@ -19,11 +19,22 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
   /** Output already shown under a failed step is not repeated under the final line. */
   const shownDetails = new Set<string>();
   let frame = 0;
+  /** What the live line shows after its spinner: the running step, and what it waits for. */
+  let liveStep = '';
+  let liveWait = '';
+  /** Plain output prints a wait's counts this often, not on every update. */
+  let waitPrintedAt = 0;
 
   const clearLive = () => {
     if (spinner) clearInterval(spinner);
     spinner = undefined;
     if (opts.fancy) opts.stream.write('\r\x1b[2K');
+  };
+
+  /** A line printed above the live one, which keeps spinning below it. */
+  const above = (line: string) => {
+    if (opts.fancy) opts.stream.write('\r\x1b[2K');
+    out(line);
   };
 
   const mark = (step: StepRecord): string => {
@@ -44,13 +55,16 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
         if (step.status === 'running') {
           if (!opts.fancy) return;
           clearLive();
-          const draw = () => opts.stream.write(`\r\x1b[2K${c.cyan(FRAMES[frame++ % FRAMES.length] ?? '')} ${step.name}…`);
+          liveStep = `${step.name}…`;
+          liveWait = '';
+          const draw = () => opts.stream.write(`\r\x1b[2K${c.cyan(FRAMES[frame++ % FRAMES.length] ?? '')} ${liveStep}${liveWait ? ` ${c.yellow(liveWait)}` : ''}`);
           draw();
           spinner = setInterval(draw, 80);
           spinner.unref();
           return;
         }
         clearLive();
+        waitPrintedAt = 0;
         const took = step.status === 'skipped' ? '' : c.dim(` (${formatMs(step.durationMs)})`);
         out(`${mark(step)} ${step.name}${took}${step.message ? c.dim(` - ${step.message}`) : ''}`);
         if (step.status === 'failed' && step.detail) {
@@ -60,12 +74,22 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
         break;
       }
       case 'info':
-        clearLive();
-        out(c.dim(`  ${event.message}`));
+        above(c.dim(`  ${event.message}`));
         break;
       case 'paused':
-        clearLive();
-        out(c.yellow(messages.paused(event.why)));
+        above(c.yellow(messages.paused(event.why)));
+        break;
+      case 'waiting':
+        // A wait that ends by itself (or by `ccom promote`): a live line, not a "paused" one.
+        if (opts.fancy && spinner) {
+          // One terminal row, or the carriage return no longer redraws it.
+          const room = Math.max(20, (opts.stream.columns || 120) - liveStep.length - 4);
+          const text = messages.waiting(event.why);
+          liveWait = text.length > room ? `${text.slice(0, room - 1)}…` : text;
+        } else if (Date.now() - waitPrintedAt >= 5000) {
+          waitPrintedAt = Date.now();
+          above(c.yellow(messages.waiting(event.why)));
+        }
         break;
       case 'rollback':
         clearLive();

@@ -1,6 +1,8 @@
+import { must, run } from './step.js';
 import { rollBack, previousWeights } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import type { Strategy, StrategyContext } from './types.js';
+import { warmUp } from './warm.js';
 
 /**
  * Starts the full new set beside the old one, checks it through the preview route, switches
@@ -10,29 +12,30 @@ import type { Strategy, StrategyContext } from './types.js';
 export const blueGreen: Strategy = {
   name: 'blue-green',
   async run(ctx: StrategyContext) {
-    const { target, config, spec, steps } = ctx;
+    const { target, config, spec } = ctx;
     const checks = smokeChecks(config);
     const reusable = ctx.running.filter((i) => i.release === spec.id && i.healthy);
     let newIds = reusable.map((i) => i.id);
     let switched = false;
     try {
       if (reusable.length > 0) {
-        steps.skip('start', `${reusable.length} instance(s) of ${spec.id} still running: reused`);
+        ctx.steps.skip('start', `${reusable.length} instance(s) of ${spec.id} still running: reused`);
       } else {
-        const started = await steps.must('start', async (step) => {
+        const started = await must(ctx, 'start', async (step) => {
           const instances = await target.startInstances(spec, config.instances);
           step.message(`${instances.length} instance(s) healthy on ports ${instances.map((i) => i.port).join(', ')}`);
           return instances;
         });
         newIds = started.map((i) => i.id);
       }
-      await steps.must('smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
-      await steps.must('switch', async (step) => {
+      await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
+      await must(ctx, 'warm', async (step) => step.message(await warmUp(ctx, spec.id, newIds.length)));
+      await must(ctx, 'switch', async (step) => {
         await target.setWeights({ [spec.id]: 100 });
         switched = true;
         step.message(`100% of traffic on ${spec.id}`);
       });
-      await steps.must('smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
+      await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
     } catch (err) {
       await rollBack(ctx, err, async () => {
         if (switched) await target.setWeights(previousWeights(ctx));
@@ -41,7 +44,7 @@ export const blueGreen: Strategy = {
       });
     }
     const old = ctx.running.filter((i) => i.release !== spec.id).map((i) => i.id);
-    await steps.run('drain', async (step) => {
+    await run(ctx, 'drain', async (step) => {
       await target.stopInstances(old, config.drainTimeoutMs);
       step.message(old.length ? `${old.length} old instance(s) drained and stopped` : 'nothing to drain');
     }, { always: true }); // once verified, finishing beats stopping half-way

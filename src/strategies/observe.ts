@@ -1,10 +1,13 @@
-import { judge } from '../analysis/judge.js';
-import { windowOf, type MetricsSnapshot } from '../analysis/metrics.js';
+import { judgeEvidence, type Sample } from '../analysis/evidence.js';
+import { windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
 import { CheckFailed } from '../pipeline/failures.js';
+import { Prober, probeRequests } from './probes.js';
 import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
 const TICK_MS = 100;
+/** How often a wait for evidence tells its counts (the live line, `ccom status`). */
+const WAIT_REPORT_MS = 1000;
 
 export interface ObserveOptions {
   /** The release under analysis and the one it is compared with (same window). */
@@ -16,63 +19,145 @@ export interface ObserveOptions {
   label: string;
   /** Instances of `release` that must stay up: a crash or restart fails the analysis. */
   instanceIds: string[];
+  /** The stable release's last window, kept across steps for a step with nothing to compare (100%). */
+  stableSeen?: { window?: ReleaseMetrics };
 }
 
 /**
  * Watches live traffic of a new release and decides: returns when it passed, throws
  * CheckFailed (the caller rolls back) when it failed, a decision said abort, or it stayed
- * inconclusive longer than allowed under `analysis.onInconclusive: rollback`.
+ * inconclusive longer than allowed under `analysis.onInconclusive: rollback`. While live
+ * traffic is short of minRequests, ccom probes both releases itself (analysis.probeRate).
  */
 export async function observe(ctx: StrategyContext, opts: ObserveOptions): Promise<string> {
-  const { target, config, emit } = ctx;
+  const rate = ctx.config.analysis.probeRate;
+  const releases = opts.stable ? [opts.release, opts.stable] : [opts.release];
+  const prober = rate > 0 ? new Prober(ctx.target, releases, probeRequests(ctx.config), rate) : undefined;
+  try {
+    return await judgeLoop(ctx, opts, prober);
+  } finally {
+    await prober?.stop();
+    ctx.control?.waitFor(undefined);
+  }
+}
+
+async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Prober | undefined): Promise<string> {
+  const { target, config } = ctx;
   const analysis = config.analysis;
   let baseline = await target.metrics();
+  let last = baseline;
+  let probeBaseline = prober?.snapshot();
   const started = Date.now();
   // Latency is judged after a warm-up; errors from the first request on. The window restarts
   // when warm-up ends, so the step's final verdict covers the warm process only.
   const configured = analysis.warmupMs;
   const warmupMs = Math.min(configured, opts.durationMs === 'until-decision' ? configured : opts.durationMs / 4);
   let warmingUp = true;
-  let inconclusiveSince: number | undefined;
+  /** Where the window that must confirm a latency regression starts. */
+  let confirm: { live: MetricsSnapshot; probes: MetricsSnapshot | undefined } | undefined;
+  const wait = evidenceWait(ctx, opts);
   for (;;) {
     await sleep(TICK_MS);
     if (ctx.steps.interrupted) throw new CheckFailed(`${ctx.steps.interrupted} ${opts.label}`);
     const now = await target.metrics();
+    // An agent started again counts from zero: so does the window, or it would mix two agents' counts.
+    if (restarted(now, last)) baseline = { ...now, releases: {} };
+    last = now;
+    const probesNow = prober?.snapshot();
     await checkInstances(ctx, opts);
     const decision = ctx.control?.decision();
     if (decision?.command === 'abort') throw new CheckFailed(`aborted by ${decision.by} ${opts.label}`);
     const elapsed = Date.now() - started;
-    const waiting = opts.durationMs === 'until-decision';
-    const final = !waiting && elapsed >= (opts.durationMs as number);
-    const verdict = judge(windowOf(now, baseline, opts.release), stableWindow(now, baseline, opts.stable), analysis, now.boundsMs, final, { warmingUp });
-    if (verdict.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
+    const paused = opts.durationMs === 'until-decision';
+    const final = !paused && elapsed >= (opts.durationMs as number);
+    const live = sampleOf(now, baseline, opts);
+    // ccom's own requests only while its users' are too few to judge by.
+    if (prober) prober.active = live.canary.requests < analysis.minRequests || (live.stable?.requests ?? Infinity) < analysis.minRequests;
+    const probes = probesNow && probeBaseline ? sampleOf(probesNow, probeBaseline, opts) : undefined;
+    if (opts.stableSeen && live.stable && live.stable.requests >= analysis.minRequests) opts.stableSeen.window = live.stable;
+    const reference = opts.stable ? undefined : opts.stableSeen?.window;
+    const verdict = judgeEvidence(live, probes, analysis, now.boundsMs, final, warmingUp, reference);
+    if (verdict.kind === 'fail') {
+      if (verdict.metric === 'error-rate') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
+      // Slower: only if the requests after this moment say so too. A process that was cold
+      // or met a stall recovers; a slow release is slow in the next window as well.
+      confirm ??= { live: now, probes: probesNow };
+      const next = { live: sampleOf(now, confirm.live, opts), probes: probesNow && confirm.probes ? sampleOf(probesNow, confirm.probes, opts) : undefined };
+      const again = judgeEvidence(next.live, next.probes, analysis, now.boundsMs, false, false, reference);
+      if (again.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${again.message}, in two consecutive windows`);
+      if (enough(next.live, analysis.minRequests) || (next.probes && enough(next.probes, analysis.minRequests))) {
+        // It did not persist: the latest window decides at the end of the step, else start over.
+        if (final && !paused) return `${again.message}; an earlier slow window did not persist`;
+        confirm = undefined;
+      } else if (final) {
+        const ended = wait.tick(`a latency regression waits for its second window (${again.message})`);
+        if (ended) return ended;
+      }
+      continue;
+    }
+    confirm = undefined;
     if (warmingUp && elapsed >= warmupMs) {
-      // The window restarts here; this tick's decision (promote) is still acted on below.
+      // The windows restart here; this tick's decision (promote) is still acted on below.
       warmingUp = false;
       baseline = now;
+      probeBaseline = probesNow;
     }
-    if (waiting) {
+    if (paused) {
       if (decision?.command === 'promote') return `promoted by ${decision.by}; ${verdict.message}`;
       continue;
     }
     if (verdict.kind === 'pass') return verdict.message;
     if (verdict.kind === 'inconclusive') {
-      if (inconclusiveSince === undefined) {
-        inconclusiveSince = Date.now();
-        emit({ type: 'paused', why: `not enough traffic to judge the new release ${opts.label} (${verdict.message}); waiting up to ${Math.round(analysis.inconclusiveTimeoutMs / 1000)}s for more` });
-      } else if (Date.now() - inconclusiveSince >= analysis.inconclusiveTimeoutMs) {
-        if (analysis.onInconclusive === 'promote') {
-          emit({ type: 'info', message: `still inconclusive ${opts.label}; continuing as analysis.onInconclusive: promote says` });
-          return `inconclusive (${verdict.message}), continued by configuration`;
-        }
-        throw new CheckFailed(`analysis inconclusive ${opts.label}: ${verdict.message} within ${Math.round(analysis.inconclusiveTimeoutMs / 1000)}s (analysis.onInconclusive: rollback)`);
-      }
+      if (decision?.command === 'promote') return `promoted by ${decision.by} while waiting for evidence; ${verdict.message}`;
+      const ended = wait.tick(verdict.message);
+      if (ended) return ended;
     }
   }
 }
 
-function stableWindow(now: MetricsSnapshot, baseline: MetricsSnapshot, stable: string | null) {
-  return stable ? windowOf(now, baseline, stable) : undefined;
+/**
+ * A step short of evidence waits up to `analysis.inconclusiveTimeout` for more, telling its
+ * counts as they grow; `ccom promote` ends the wait, `ccom abort` rolls back. Then
+ * `analysis.onInconclusive` decides: returns the step's message (promote) or throws.
+ */
+function evidenceWait(ctx: StrategyContext, opts: ObserveOptions) {
+  const { analysis } = ctx.config;
+  let since: number | undefined;
+  let reported = 0;
+  return {
+    tick(message: string): string | undefined {
+      const now = Date.now();
+      since ??= now;
+      const leftMs = analysis.inconclusiveTimeoutMs - (now - since);
+      if (leftMs <= 0) {
+        if (analysis.onInconclusive === 'promote') {
+          ctx.emit({ type: 'info', message: `still inconclusive ${opts.label}; continuing as analysis.onInconclusive: promote says` });
+          return `inconclusive (${message}), continued by configuration`;
+        }
+        throw new CheckFailed(`analysis inconclusive ${opts.label}: ${message} within ${Math.round(analysis.inconclusiveTimeoutMs / 1000)}s (analysis.onInconclusive: rollback)`);
+      }
+      if (now - reported >= WAIT_REPORT_MS) {
+        reported = now;
+        const then = analysis.onInconclusive === 'promote' ? 'continue' : 'roll back';
+        const why = `not enough traffic to judge the new release ${opts.label} (${message}); up to ${Math.ceil(leftMs / 1000)}s more, then ${then} (\`ccom promote\` continues now, \`ccom abort\` rolls back)`;
+        ctx.control?.waitFor(why);
+        ctx.emit({ type: 'waiting', why });
+      }
+      return undefined;
+    },
+  };
+}
+
+function restarted(now: MetricsSnapshot, last: MetricsSnapshot): boolean {
+  return Object.entries(last.releases).some(([id, m]) => (now.releases[id]?.requests ?? m.requests) < m.requests);
+}
+
+function enough(sample: Sample, min: number): boolean {
+  return sample.canary.requests >= min && (sample.stable?.requests ?? min) >= min;
+}
+
+function sampleOf(now: MetricsSnapshot, baseline: MetricsSnapshot, opts: ObserveOptions): Sample {
+  return { canary: windowOf(now, baseline, opts.release), stable: opts.stable ? windowOf(now, baseline, opts.stable) : undefined };
 }
 
 /** An instance of the new release that crashed (and was restarted) fails it at once. */

@@ -1,3 +1,4 @@
+import { must } from './step.js';
 import { rollBack, previousWeights } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import type { Strategy, StrategyContext } from './types.js';
@@ -6,12 +7,12 @@ import type { Strategy, StrategyContext } from './types.js';
 export const recreate: Strategy = {
   name: 'recreate',
   async run(ctx: StrategyContext) {
-    const { target, config, spec, steps } = ctx;
+    const { target, config, spec } = ctx;
     const checks = smokeChecks(config);
     const old = ctx.running.map((i) => i.id);
     if (old.length > 0) {
       ctx.emit({ type: 'info', message: 'recreate stops the live release first: the app is down until the new one is healthy' });
-      await steps.must('stop-old', async (step) => {
+      await must(ctx, 'stop-old', async (step) => {
         await target.setWeights({});
         await target.stopInstances(old, config.drainTimeoutMs);
         step.message(`${old.length} instance(s) stopped`);
@@ -19,11 +20,11 @@ export const recreate: Strategy = {
     }
     let newIds: string[] = [];
     try {
-      const started = await steps.must('start', () => target.startInstances(spec, config.instances));
+      const started = await must(ctx, 'start', () => target.startInstances(spec, config.instances));
       newIds = started.map((i) => i.id);
-      await steps.must('smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
-      await steps.must('switch', () => target.setWeights({ [spec.id]: 100 }));
-      await steps.must('smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
+      await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
+      await must(ctx, 'switch', () => target.setWeights({ [spec.id]: 100 }));
+      await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
     } catch (err) {
       await rollBack(ctx, err, async () => {
         await target.setWeights({});

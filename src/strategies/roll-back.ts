@@ -1,3 +1,4 @@
+import { must } from './step.js';
 import { messageOf } from '../errors.js';
 import { RollbackFailed, RolledBack } from '../pipeline/failures.js';
 import type { StrategyContext } from './types.js';
@@ -11,7 +12,7 @@ export async function rollBack(ctx: StrategyContext, failure: unknown, restore: 
   const detail = (failure as { detail?: string }).detail;
   ctx.emit({ type: 'rollback', reason });
   try {
-    await ctx.steps.must('rollback', async (step) => {
+    await must(ctx, 'rollback', async (step) => {
       const done = await restore();
       await assertPreviousServes(ctx);
       step.message(done);

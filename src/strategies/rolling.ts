@@ -1,8 +1,10 @@
+import { must, run } from './step.js';
 import { blueGreen } from './blue-green.js';
 import { observe } from './observe.js';
 import { previousWeights, rollBack } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import type { Strategy, StrategyContext } from './types.js';
+import { warmUp } from './warm.js';
 
 /**
  * Replaces instances `rolling.batch` at a time: each new batch must be healthy, then stay healthy
@@ -12,7 +14,7 @@ import type { Strategy, StrategyContext } from './types.js';
 export const rolling: Strategy = {
   name: 'rolling',
   async run(ctx: StrategyContext) {
-    const { target, config, spec, steps, emit } = ctx;
+    const { target, config, spec, emit } = ctx;
     if (!ctx.previous) {
       emit({ type: 'info', message: 'first deploy: nothing to roll over, so it goes blue-green' });
       return blueGreen.run(ctx);
@@ -23,25 +25,27 @@ export const rolling: Strategy = {
     const oldLeft = ctx.running.filter((i) => i.release === stable).map((i) => i.id);
     const others = ctx.running.filter((i) => i.release !== stable && i.release !== spec.id).map((i) => i.id);
     const newIds: string[] = [];
+    const stableSeen = {};
     const share = () => (100 * newIds.length) / (newIds.length + oldLeft.length);
     try {
       while (newIds.length < total) {
         const batch = Math.min(config.rolling.batch, total - newIds.length);
-        await steps.must(`roll:${newIds.length + batch}/${total}`, async (step) => {
+        await must(ctx, `roll:${newIds.length + batch}/${total}`, async (step) => {
           const started = await target.startInstances(spec, batch);
           newIds.push(...started.map((i) => i.id));
           if (newIds.length === batch) {
             await runSmoke(smokeChecks(config), (req) => target.preview(spec.id, req), 'preview, before any traffic');
           }
+          const warmed = await warmUp(ctx, spec.id, newIds.length);
           const leaving = oldLeft.splice(0, batch);
           await target.setWeights(oldLeft.length === 0 ? { [spec.id]: 100 } : { [spec.id]: share(), [stable]: 100 - share() });
           await target.stopInstances(leaving, config.drainTimeoutMs);
           const label = `with ${newIds.length} of ${total} instances replaced`;
-          const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds });
-          step.message(`${Math.round(share())}% of traffic on ${spec.id}; ${verdict}`);
+          const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds, stableSeen });
+          step.message(`${Math.round(share())}% of traffic on ${spec.id}; warmed: ${warmed}; ${verdict}`);
         });
       }
-      await steps.must('smoke:public', async (step) => step.message(await runSmoke(smokeChecks(config), (req) => target.publicRequest(req), 'public URL')));
+      await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(smokeChecks(config), (req) => target.publicRequest(req), 'public URL')));
     } catch (err) {
       await rollBack(ctx, err, async () => {
         // Old capacity first, then traffic, then the new instances go: users always have a full set.
@@ -52,7 +56,7 @@ export const rolling: Strategy = {
         return `${stable} restored to ${total} instance(s) with all traffic; new instances stopped`;
       });
     }
-    await steps.run('drain', async (step) => {
+    await run(ctx, 'drain', async (step) => {
       await target.stopInstances([...oldLeft, ...others], config.drainTimeoutMs);
       step.message(`${oldLeft.length + others.length} leftover instance(s) stopped`);
     }, { always: true }); // once verified, finishing beats stopping half-way

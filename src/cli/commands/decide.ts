@@ -16,11 +16,11 @@ export async function decide(ctx: CommandContext, command: 'promote' | 'abort'):
   const store = Store.open(ctx.appDir);
   try {
     const running = store.runningDeployment();
-    if (!running) throw new UserError(`no deployment in progress to ${command}`, { fix: 'see `ccom status`; a canary with a `pause` step waits for promote' });
+    if (!running) throw new UserError(`no deployment in progress to ${command}`, { fix: 'see `ccom status`; a canary at a `pause` step, or waiting for evidence, waits for promote' });
     const control = readControl(store, running.id);
-    if (command === 'promote' && !control.paused) {
-      throw new UserError(`deployment ${running.id} is not paused (it is at step ${running.steps.at(-1)?.name ?? 'start'})`, {
-        fix: 'promote continues a canary waiting at a `pause` step; `ccom abort` stops one at any step',
+    if (command === 'promote' && !control.paused && !control.waiting) {
+      throw new UserError(`deployment ${running.id} is not waiting for anyone (it is at step ${control.step ?? running.steps.at(-1)?.name ?? 'start'})`, {
+        fix: 'promote continues a canary at a `pause` step or one waiting for evidence; `ccom abort` stops one at any step',
       });
     }
     const by = whoAmI();

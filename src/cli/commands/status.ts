@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const holder = store.lockHolder();
   const running = candidate && holder?.deploymentId === candidate.id && processRunning(holder.pid) ? candidate : undefined;
   const lock = holder;
-  const paused = running ? (readControl(store, running.id).paused ?? null) : null;
+  const control = running ? readControl(store, running.id) : {};
   store.close();
   const target = createTarget(ctx.appDir);
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
@@ -36,7 +36,20 @@ export async function run(ctx: CommandContext): Promise<number> {
     live: live?.id ?? null,
     releases: releasesOf(status),
     agent: status.agent ?? null,
-    deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
+    deployment: running
+      ? {
+          id: running.id,
+          kind: running.kind,
+          release: running.release,
+          startedAt: running.startedAt,
+          by: running.deployedBy,
+          // The step that runs now (strategies say so); before them, the last one that ended.
+          step: control.step ?? running.steps.at(-1)?.name ?? null,
+          paused: control.paused ?? null,
+          waiting: control.waiting ?? null,
+          lock: lock ?? null,
+        }
+      : null,
   };
   if (!ctx.json) printHuman(ctx, doc);
   ctx.result(doc, url ?? '');
@@ -52,7 +65,17 @@ function releasesOf(status: TargetStatus) {
   }));
 }
 
-function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: unknown }): void {
+interface InProgress {
+  id: string;
+  kind: string;
+  release: string | null;
+  by: string;
+  step: string | null;
+  paused: string | null;
+  waiting: string | null;
+}
+
+function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: InProgress | null }): void {
   ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
   for (const r of doc.releases) {
     ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
@@ -60,5 +83,9 @@ function printHuman(ctx: CommandContext, doc: { app: string; url: string | null;
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
   if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${localPaths(ctx.appDir).agentLog})` : ''}`);
-  if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
+  const d = doc.deployment;
+  if (!d) return;
+  ctx.say(`  ${d.kind} ${d.id} of release ${d.release ?? '?'} by ${d.by} in progress, at step ${d.step ?? 'start'}`);
+  if (d.paused) ctx.say(`    paused: ${d.paused}`);
+  if (d.waiting) ctx.say(`    waiting for evidence: ${d.waiting}`);
 }

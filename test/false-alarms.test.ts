@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { get } from './helpers/ccom.js';
+import { realApp, type RealApp } from './helpers/real-app.js';
+import { startRouteLoad } from './helpers/route-load.js';
+
+/**
+ * False alarms, measured: canaries of good releases of a generated Express app, one after
+ * another under 16 keep-alive clients, with a CPU-bound process beside them as on a busy
+ * server (this machine has 2 cores). A judge that rolls back good releases gets turned off,
+ * so none of them may be rolled back, and no user request may fail.
+ */
+const CANARIES = 20;
+let app: RealApp;
+
+before(async () => {
+  app = await realApp('express');
+}, { timeout: 600_000 });
+after(async () => {
+  if (!app) return;
+  await app.down();
+  app.remove();
+});
+
+/**
+ * Still todo: on this machine (2 cores, load average ~20 from other jobs, plus the hog) the new
+ * release's fresh instances are slower than the warm stable ones in every request pair at the
+ * 50% step (p99 200–800 ms against 16–134 ms, two windows in a row), so all 20 were rolled back
+ * in the last run. Warming (20 requests per instance) is too little for an app whose every
+ * request compiles a template on a saturated CPU.
+ */
+const TODO = 'issue 9 point 9: fresh instances judged against warm ones at the 50% step on a saturated machine';
+
+test(`${CANARIES} canaries of good releases of a real app under load, beside a CPU hog: none rolled back`, { timeout: 900_000, todo: TODO }, async () => {
+  const first = await app.ccom(['deploy', '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const url: string = first.json.deployment.url;
+  await app.configure('strategy: blue-green', 'strategy: canary\ncanary:\n  steps: [10, 50, 100]\n  interval: 2s');
+  const route = readFileSync(join(app.dir, 'routes/index.js'), 'utf8');
+  assert.ok(route.includes("title: 'Express'"), 'the generated index route sets its title');
+
+  const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  // One path: taken in turn, two paths fall into step with the proxy's 1-in-2 split at 50% and
+  // each release would see only one of them (the rendered page against the one-line route).
+  const load = startRouteLoad(url, ['/'], 16, 800_000);
+  const outcomes: string[] = [];
+  const judged: string[] = [];
+  try {
+    for (let i = 1; i <= CANARIES; i++) {
+      await app.commit({ 'routes/index.js': route.replace("title: 'Express'", `title: 'Express c${i}'`) }, `good release ${i}`);
+      const run = await app.ccom(['deploy', '--json']);
+      const d = run.json?.deployment;
+      outcomes.push(d ? `${d.status}${d.reason ? `: ${d.reason}` : ''}` : `exit ${run.code}: ${run.stderr.slice(-300)}`);
+      for (const s of d?.steps ?? []) if (/^canary:/.test(s.name)) judged.push(`${i} ${s.name} ${s.message}`);
+      if (d?.status === 'succeeded') assert.ok((await get(url)).body.includes(`Express c${i}`), `canary ${i} serves`);
+    }
+  } finally {
+    hog.kill('SIGKILL');
+    const report = await load.stop();
+    console.log('load', JSON.stringify(report));
+    console.log(judged.join('\n'));
+    assert.deepEqual(report.failures, {}, 'no user request failed');
+    assert.ok((report.total['/'] ?? 0) > 2000, `load ran (${JSON.stringify(report.total)})`);
+  }
+  const bad = outcomes.map((o, i) => `canary ${i + 1}: ${o}`).filter((o) => !o.endsWith(': succeeded'));
+  assert.deepEqual(bad, [], `${bad.length} of ${CANARIES} good canaries were not promoted`);
+});
