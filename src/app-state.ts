@@ -2,6 +2,7 @@ import { chmodSync, existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { appsDir } from './ccom-home.js';
 import { UserError } from './errors.js';
+import { NotRegularFile, readRegularFile } from './gates/regular-file.js';
 
 export { ccomHome, appsDir } from './ccom-home.js';
 
@@ -48,8 +49,10 @@ export function appNameOf(appDir: string): string | undefined {
   for (const file of CONFIG_FILES) {
     let text: string;
     try {
-      text = readFileSync(join(appDir, file), 'utf8');
-    } catch {
+      // Never a blocking read: a FIFO named ccom.yaml is for the config loader to refuse.
+      text = readRegularFile(join(appDir, file));
+    } catch (err) {
+      if (err instanceof NotRegularFile) return undefined;
       continue;
     }
     let name: unknown;

@@ -75,6 +75,7 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   monitoring: { port: 9464, portFromDefault: true, business: [] },
   alerts: { format: 'json', timeoutMs: 2000, retries: 2 },
   limits: {},
+  releases: { keep: 5 },
   drainTimeoutMs: 30_000,
   stopTimeoutMs: 10_000,
 };

@@ -303,3 +303,28 @@ test('reopening the database keeps everything', (t) => {
   assert.equal(second.lockHolder()?.pid, process.pid);
   assert.equal(second.getSetting('publicPort'), '8080');
 });
+
+test('pruning keeps the live release and the newest good ones; failed and rolled-back ones go first', async (t) => {
+  const { pruneReleases } = await import('../src/pipeline/prune.js');
+  const { store } = withStore(t);
+  const releasesRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ccom-prune-'));
+  t.after(() => fs.rmSync(releasesRoot, { recursive: true, force: true }));
+  // Oldest first: g = good (was live), f = failed canary, r = rolled back.
+  const plan: Array<[string, 'good' | 'failed' | 'rolled_back']> = [
+    ['g1', 'good'], ['g2', 'good'], ['f1', 'failed'], ['g3', 'good'], ['r1', 'rolled_back'], ['g4', 'good'], ['f2', 'failed'], ['g5', 'good'],
+  ];
+  plan.forEach(([id], i) => {
+    const dir = path.join(releasesRoot, id);
+    fs.mkdirSync(dir);
+    store.insertRelease({ ...release(id, `2024-01-0${i + 1}T00:00:00.000Z`), dir });
+  });
+  for (const [id, kind] of plan) {
+    if (kind === 'good') store.markLive(id);
+    else store.setReleaseStatus(id, kind);
+  }
+  pruneReleases(store, 2);
+  const onDisk = plan.map(([id]) => id).filter((id) => fs.existsSync(path.join(releasesRoot, id)));
+  // g5 is live; g4 and g3 are the 2 newest good ones besides it (g4 is also the rollback target).
+  assert.deepEqual(onDisk, ['g3', 'g4', 'g5']);
+  assert.equal(store.listReleases().length, plan.length, 'history rows stay');
+});

@@ -173,6 +173,8 @@ export const configSchema = section({
     restoreOnRollback: bool.default(true),
   }).optional(),
   limits: section({ memory: memorySize.optional() }).prefault({}),
+  // Good releases kept on disk for rollbacks besides the live one (failed ones are pruned first).
+  releases: section({ keep: int(1, 100, 'how many good releases to keep, like 5').default(5) }).prefault({}),
   instances: int(1, 64).default(2),
   health: section({ path: urlPath.default('/'), interval: pollInterval.default(1000), timeout: timeoutDuration.default(30_000) })
     .transform(({ path: p, interval, timeout }) => ({ path: p, intervalMs: interval, timeoutMs: timeout }))

@@ -33,6 +33,8 @@ export interface Config {
   backup?: { run: string; restore: string; keep: number; restoreOnRollback: boolean };
   /** Per instance: memory (bytes) is checked against free memory before a deploy and enforced while running. */
   limits: { memory?: number };
+  /** Good releases kept on disk besides the live one. */
+  releases: { keep: number };
   instances: number;
   health: { path: string; intervalMs: number; timeoutMs: number };
   smoke: SmokeCheck[];

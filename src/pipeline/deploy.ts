@@ -111,7 +111,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         if (fallback) await target.guardTraffic(null).catch(() => undefined);
       }
       store.markLive(releaseId);
-      pruneReleases(store);
+      pruneReleases(store, config.releases.keep);
     }
   } catch (err) {
     outcome = outcomeOf(err, changed);
