@@ -61,7 +61,7 @@ function pidAlive(pid: number): boolean {
 
 /** Every file where ccom keeps state or logs (but the saved environments themselves). */
 function stateFilesText(app: FixtureApp): string {
-  const files = ['state.db', 'state.db-wal', 'agent-state.json', join('logs', 'agent.log')].map((f) => join(app.dir, '.ccom', f));
+  const files = ['state.db', 'state.db-wal', 'agent-state.json', join('logs', 'agent.log')].map((f) => join(app.state, f));
   return files.filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n');
 }
 
@@ -81,7 +81,7 @@ test('a rotated required variable reaches the instances, survives a reboot, and 
 
     // A reboot: guardian, agent and instances all die; a command run without DBPASS brings the app back.
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
-    const agentPid = Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+    const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     assert.ok(isGuardian(parentOf(agentPid)), 'the agent runs under its guardian');
     const instances: number[] = before.releases.flatMap((r: { instances: { pid: number }[] }) => r.instances.map((i) => i.pid));
     assert.ok(instances.length >= 2);
@@ -104,7 +104,7 @@ test('a rotated required variable reaches the instances, survives a reboot, and 
     assert.equal(await seen(url, 'DBPASS'), 'rotated-secret-2');
 
     // The environment is kept with the release, for the user only, and nowhere else.
-    const envDir = join(app.dir, '.ccom', 'env');
+    const envDir = join(app.state, 'env');
     assert.equal(statSync(envDir).mode & 0o777, 0o700);
     const saved = join(envDir, `${rotated.json.deployment.release}.json`);
     assert.equal(statSync(saved).mode & 0o777, 0o600);
@@ -138,7 +138,7 @@ test('a rollback brings back the environment the release ran with; without a sav
     assert.equal(await seen(url, 'DBPASS'), 'pass-one', 'and with the required variable its deploy had');
 
     // A release an older ccom deployed has no saved environment: today's file, and a warning.
-    rmSync(join(app.dir, '.ccom', 'env', `${two.json.deployment.release}.json`));
+    rmSync(join(app.state, 'env', `${two.json.deployment.release}.json`));
     const legacy = await runCcom(['rollback', two.json.deployment.release, '-C', app.dir], { DBPASS: '' });
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.match(legacy.stderr, /no saved environment.*required DBPASS is set in neither/);

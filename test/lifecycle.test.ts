@@ -67,7 +67,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     const releases = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases;
     const byId = Object.fromEntries(releases.map((r: { id: string; status: string }) => [r.id, r.status]));
     assert.equal(byId[d1.release], 'live');
-    assert.equal(Object.values(byId).filter((s) => s === 'rolled_back').length, 1);
+    assert.equal(Object.values(byId).filter((s) => s === 'replaced').length, 1, 'the release a manual rollback replaced is replaced, not rolled_back');
     for (const r of releases) assert.match(r.digest, /^sha256:[0-9a-f]{64}$/);
   });
 

@@ -91,7 +91,6 @@ test('limits.memory below what new instances use fails the deploy before traffic
     const { url } = first.json.deployment;
     for (const [memory, reason] of [
       ['20MB', /uses \d+MB of memory, above limits\.memory of 20MB, .*: raise limits\.memory above the app's use \(\d+MB/],
-      ['1', /limits\.memory of 1 bytes is below the minimum of 16MB, .*: set limits\.memory above what the app uses/],
     ] as const) {
       app.write(`v-${memory}`);
       writeFileSync(join(app.dir, 'ccom.yaml'), `${readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace(/\nlimits:[\s\S]*$/, '')}\nlimits:\n  memory: ${memory}\n`);
@@ -184,7 +183,7 @@ test('a full disk under the logs: the app keeps serving, its lines are dropped (
 test('a full disk under the state: commands say the disk is full, not that the history may be corrupt', { timeout: 60_000 }, async () => {
   const app = fixtureApp('v1');
   const state = app.state;
-  mkdirSync(state, { mode: 0o700 });
+  mkdirSync(state, { recursive: true, mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state]);
   try {
     fill(state);
@@ -227,33 +226,3 @@ test('instance output written while the agent is killed with -9 waits in its pip
   }
 });
 
-test('health.interval 0 does not become a 1 ms health-check loop: the agent checks at most every 100 ms', { timeout: 90_000 }, async () => {
-  const app = fixtureApp('v1');
-  try {
-    // The app counts the health checks it receives.
-    writeFileSync(join(app.dir, 'server.js'), `
-const http = require('node:http');
-let checks = 0;
-http.createServer((req, res) => {
-  if (req.url === '/healthz') checks++;
-  res.writeHead(200);
-  res.end(req.url === '/checks' ? String(checks) : 'ok v1');
-}).listen(Number(process.env.PORT), '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`);
-    writeFileSync(join(app.dir, 'ccom.yaml'), readFileSync(join(app.dir, 'ccom.yaml'), 'utf8').replace('instances: 2', 'instances: 1').replace('interval: 200ms', 'interval: 0'));
-    const run = await runCcom(['deploy', '-C', app.dir, '--json']);
-    assert.equal(run.code, 0, run.stderr);
-    const { url } = run.json.deployment;
-    const count = async () => Number((await get(`${url}/checks`)).body);
-    const first = await count();
-    const startedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 2000));
-    const checks = (await count()) - first;
-    const elapsed = Date.now() - startedAt;
-    // An upper bound on a count, not a timing: a busy machine can only make it smaller.
-    assert.ok(checks <= elapsed / 100 + 2, `${checks} health checks in ${elapsed} ms`);
-  } finally {
-    await app.cleanup();
-  }
-});
