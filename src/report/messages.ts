@@ -4,6 +4,8 @@ export const messages = {
   rollbackStart: (app: string) => `⏪ CCOM ROLLBACK – Moving ${app} back to a known-good release...`,
   blocked: (issue: string) => `❌ Deployment blocked - ${issue}`,
   paused: (why: string) => `🔧 Deployment paused - ${why}`,
+  /** `reason` starts "cancelled by …" (pipeline/cancelled.ts). */
+  cancelled: (reason: string) => `⏹ Deployment ${reason}`,
   rollback: '⚡ Rolling back to ensure stability - your app is safe.',
   success: (url: string) => `🎉 Your app is live at ${url}! All systems green.`,
   dryRun: (release: string | null) => `✅ Dry run passed - release ${release ?? ''} is ready to deploy; nothing was changed.`,

@@ -7,6 +7,7 @@ import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
+import { statusLines, type StatusDoc } from './status-human.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { config } = loadConfig(ctx.appDir);
@@ -35,9 +36,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     live: live?.id ?? null,
     releases: releasesOf(status),
     agent: status.agent ?? null,
-    deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
-  };
-  if (!ctx.json) printHuman(ctx, doc);
+    deployment: running ? { id: running.id, kind: running.kind, strategy: running.strategy, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
+  } satisfies StatusDoc;
+  if (!ctx.json) for (const line of statusLines(doc)) ctx.say(line);
   ctx.result(doc, url ?? '');
   return 0;
 }
@@ -49,15 +50,4 @@ function releasesOf(status: TargetStatus) {
     weight: status.weights[id] ?? 0,
     instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
-}
-
-function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: unknown }): void {
-  ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
-  for (const r of doc.releases) {
-    ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
-    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
-  }
-  if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
-  if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
-  if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
 }
