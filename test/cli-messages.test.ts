@@ -11,6 +11,7 @@ const PAUSED_CANARY = 'strategy: canary\ncanary:\n  steps: [50, pause]\n  interv
 
 test('a first deploy says how to stop the app; status and Ctrl-C of a canary speak to people', async () => {
   const app = fixtureApp('v1');
+  let running: ReturnType<typeof startCcom> | undefined;
   try {
     app.config(PAUSED_CANARY);
     const first = await runCcom(['deploy', '-C', app.dir]);
@@ -18,7 +19,7 @@ test('a first deploy says how to stop the app; status and Ctrl-C of a canary spe
     // The app keeps running after the command: the last line says how to stop it.
     assert.match(first.stderr.trimEnd().split('\n').at(-1) ?? '', new RegExp(`stop it with \`ccom down -C ${app.dir}\`$`));
     app.write('v2');
-    const running = startCcom(['deploy', '-C', app.dir, '--json']);
+    running = startCcom(['deploy', '-C', app.dir, '--json']);
     let release: string | undefined;
     for (let i = 0; i < 200 && !release; i++) {
       const status = await runCcom(['status', '-C', app.dir, '--json']);
@@ -35,6 +36,7 @@ test('a first deploy says how to stop the app; status and Ctrl-C of a canary spe
 
     process.kill(running.pid, 'SIGINT');
     const run = await running.done;
+    running = undefined;
     assert.equal(run.code, 1, run.stderr);
     const d = run.json.deployment;
     assert.equal(d.status, 'rolled_back', 'the JSON status stays what SPEC says');
@@ -46,6 +48,15 @@ test('a first deploy says how to stop the app; status and Ctrl-C of a canary spe
     assert.equal(redeploy.code, 0, redeploy.stderr);
     assert.doesNotMatch(redeploy.stderr, /ccom down/, 'only a first deploy gets the hint');
   } finally {
+    // A failed assertion above must not leave the paused deploy running (ours, by pid).
+    if (running) {
+      try {
+        process.kill(running.pid, 'SIGKILL');
+      } catch {
+        /* it had ended */
+      }
+      await running.done;
+    }
     await app.cleanup();
   }
 });
