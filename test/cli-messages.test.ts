@@ -85,3 +85,19 @@ test('a config error names the file, line and column of the offending value', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('init says each thing it detected once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccom-init-once-'));
+  try {
+    const scripts = { start: 'node server.js', test: 'node -e 0', lint: 'node -e 0', build: 'node -e 0' };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'once', scripts }));
+    writeFileSync(join(dir, 'server.js'), "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n");
+    const init = await runCcom(['init', '-C', dir]);
+    assert.equal(init.code, 0, init.stderr);
+    for (const word of ['gates:', 'build:', 'node server.js', 'GET /']) {
+      assert.equal(init.stderr.split(word).length - 1, 1, `"${word}" once in:\n${init.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
