@@ -45,6 +45,8 @@ function deploymentLines(d: RunningDeployment, releases: StatusDoc['releases'], 
     `  ${what} in progress (${d.strategy}, by ${d.by}) ${since}`,
     `    ${d.step ? `last step done: ${d.step}` : 'no step done yet'}; traffic: ${weights.length ? weights.join(' / ') : 'none'}`,
   ];
-  if (d.paused) lines.push(`    paused: ${d.paused} — \`ccom promote\` continues, \`ccom abort\` rolls back`);
+  // The strategy's own reason usually names the commands already; say them once.
+  const how = d.paused?.includes('ccom promote') ? '' : ' — `ccom promote` continues, `ccom abort` rolls back';
+  if (d.paused) lines.push(`    paused: ${d.paused}${how}`);
   return lines;
 }
