@@ -282,7 +282,7 @@ test('a deploy whose terminal hangs up (SIGHUP) at the pause rolls back like Ctr
     const done = await deploy.done;
     assert.equal(done.code, 1, done.stderr);
     assert.equal(done.json.deployment.status, 'rolled_back');
-    assert.match(done.json.deployment.reason, /interrupted by SIGHUP/);
+    assert.match(done.json.deployment.reason, /^cancelled by SIGHUP \(the terminal closed\)/);
   } finally {
     await finishDeploy(app.dir, deploy);
     assertNoFailures(await load.stop());

@@ -50,7 +50,7 @@ test('Ctrl-C during a canary rolls back at the next step boundary; the old relea
     const run = await running.done;
     assert.equal(run.code, 1, run.stderr);
     assert.equal(run.json.deployment.status, 'rolled_back');
-    assert.match(run.json.deployment.reason, /interrupted by SIGINT/);
+    assert.match(run.json.deployment.reason, /^cancelled by Ctrl-C/);
     assert.equal((await get(first.json.deployment.url)).body, 'ok v1');
     const status = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     assert.deepEqual(status.releases.map((r: { weight: number }) => r.weight), [100]);

@@ -26,7 +26,7 @@ const cases: Array<{ name: string; make(app: FixtureApp): void; names: RegExp[] 
   {
     name: 'broken YAML (a tab on line 4)',
     make: (app) => writeFileSync(join(app.dir, 'ccom.yaml'), 'app: fixture\nstart: node server.js\nhealth:\n\tpath: /healthz\n'),
-    names: [/line 4\b/],
+    names: [/ccom\.yaml:4:1: /],
   },
   {
     name: 'billion-laughs YAML (nested aliases)',

@@ -163,72 +163,73 @@ test('canary steps accept pause and percent strings, and always end at 100', () 
   assert.deepEqual(steps('[10%, pause]'), [10, 'pause', 100]);
   assert.deepEqual(steps('[25, 100, pause]'), [25, 100, 'pause']);
   assert.deepEqual(problems(`${MINIMAL}canary:\n  steps: [10, 500, wait]\n`), [
-    'ccom.yaml: canary.steps[1]: got 500, expected a traffic percentage from 1 to 100, or pause',
-    'ccom.yaml: canary.steps[2]: got "wait", expected a traffic percentage from 1 to 100, or pause',
+    'ccom.yaml:4:15: canary.steps[1]: got 500, expected a traffic percentage from 1 to 100, or pause',
+    'ccom.yaml:4:20: canary.steps[2]: got "wait", expected a traffic percentage from 1 to 100, or pause',
   ]);
 });
 
 test('a bad duration names the key path, the value and the format', () => {
   assert.deepEqual(problems(`${MINIMAL}health:\n  timeout: soon\n`), [
-    'ccom.yaml: health.timeout: got "soon", expected a duration above 0 like 500ms, 5s or 2m, at most 24 days',
+    'ccom.yaml:4:12: health.timeout: got "soon", expected a duration above 0 like 500ms, 5s or 2m, at most 24 days',
   ]);
 });
 
 test('a bad strategy lists the choices', () => {
   assert.deepEqual(problems(`${MINIMAL}strategy: purple\n`), [
-    'ccom.yaml: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
+    'ccom.yaml:3:11: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
   ]);
 });
 
 test('unknown keys are errors at every level, with the closest known key', () => {
-  assert.deepEqual(problems(`${MINIMAL}healthz:\n  path: /\n`), ['ccom.yaml: unknown key "healthz" at top level (did you mean "health"?)']);
-  assert.deepEqual(problems(`${MINIMAL}health:\n  intervall: 1s\n`), ['ccom.yaml: unknown key "intervall" in health (did you mean "interval"?)']);
+  assert.deepEqual(problems(`${MINIMAL}healthz:\n  path: /\n`), ['ccom.yaml:3:1: unknown key "healthz" at top level (did you mean "health"?)']);
+  assert.deepEqual(problems(`${MINIMAL}health:\n  intervall: 1s\n`), ['ccom.yaml:4:3: unknown key "intervall" in health (did you mean "interval"?)']);
   assert.deepEqual(problems(`${MINIMAL}gates:\n  - name: t\n    run: x\n    requird: false\n`), [
-    'ccom.yaml: unknown key "requird" in gates[0] (did you mean "required"?)',
+    'ccom.yaml:6:5: unknown key "requird" in gates[0] (did you mean "required"?)',
   ]);
-  assert.deepEqual(problems(`${MINIMAL}port: 3000\n`), ['ccom.yaml: unknown key "port" at top level (did you mean "proxy.port"?)']);
-  assert.deepEqual(problems(`${MINIMAL}flavour: vanilla\n`), ['ccom.yaml: unknown key "flavour" at top level']);
+  assert.deepEqual(problems(`${MINIMAL}port: 3000\n`), ['ccom.yaml:3:1: unknown key "port" at top level (did you mean "proxy.port"?)']);
+  assert.deepEqual(problems(`${MINIMAL}flavour: vanilla\n`), ['ccom.yaml:3:1: unknown key "flavour" at top level']);
 });
 
 test('missing, empty and mistyped values say what was found', () => {
   assert.deepEqual(problems('start: node server.js\n'), [
-    'ccom.yaml: app: missing, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+    'ccom.yaml:1:1: app: missing, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
   ]);
   assert.deepEqual(problems('app:\nstart: node server.js\n'), [
-    'ccom.yaml: app: got an empty value, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+    'ccom.yaml:1:1: app: got an empty value, expected a name of lowercase letters, digits and dashes (at most 63), like shop',
   ]);
   assert.deepEqual(problems('app: My_Shop\nstart: "  "\n'), [
-    'ccom.yaml: app: got "My_Shop", expected a name of lowercase letters, digits and dashes (at most 63), like shop',
-    'ccom.yaml: start: got "  ", expected a shell command that starts the app, like "node server.js"',
+    'ccom.yaml:1:6: app: got "My_Shop", expected a name of lowercase letters, digits and dashes (at most 63), like shop',
+    'ccom.yaml:2:8: start: got "  ", expected a shell command that starts the app, like "node server.js"',
   ]);
   assert.deepEqual(problems(`${MINIMAL}instances: 100\nproxy:\n  port: 70000\nhealth: /healthz\n`), [
-    'ccom.yaml: instances: got 100, expected a whole number from 1 to 64',
-    'ccom.yaml: health: got "/healthz", expected a mapping with keys path, interval, timeout',
-    'ccom.yaml: proxy.port: got 70000, expected a port number from 0 to 65535 (0 picks a free port)',
+    'ccom.yaml:3:12: instances: got 100, expected a whole number from 1 to 64',
+    'ccom.yaml:6:9: health: got "/healthz", expected a mapping with keys path, interval, timeout',
+    'ccom.yaml:5:9: proxy.port: got 70000, expected a port number from 0 to 65535 (0 picks a free port)',
   ]);
-  assert.deepEqual(problems('- app: shop\n'), ['ccom.yaml: got [{"app":"shop"}], expected a mapping of keys like app: and start:']);
+  assert.deepEqual(problems('- app: shop\n'), ['ccom.yaml:1:1: got [{"app":"shop"}], expected a mapping of keys like app: and start:']);
 });
 
 test('every problem is reported at once, one per line', () => {
   const lines = problems('app: Shop\nstrategy: purple\nhealthz: 1\nhealth:\n  timeout: soon\n');
   assert.equal(lines.length, 5, lines.join('\n'));
-  assert.ok(lines.includes('ccom.yaml: start: missing, expected a shell command that starts the app, like "node server.js"'));
-  assert.ok(lines.every((l) => l.startsWith('ccom.yaml: ')));
+  assert.ok(lines.includes('ccom.yaml:1:1: start: missing, expected a shell command that starts the app, like "node server.js"'));
+  // Each line names the file, line and column of its key or value.
+  assert.ok(lines.every((l) => /^ccom\.yaml:\d+:\d+: /.test(l)), lines.join('\n'));
 });
 
 test('cross-key checks: unique gate names, proxy and monitoring on different ports', () => {
   assert.deepEqual(problems(`${MINIMAL}gates:\n  - {name: test, run: a}\n  - {name: test, run: b}\n`), [
-    'ccom.yaml: gates[1].name: got "test", expected a name not used by an earlier gate',
+    'ccom.yaml:5:12: gates[1].name: got "test", expected a name not used by an earlier gate',
   ]);
   assert.deepEqual(problems(`${MINIMAL}proxy:\n  port: 9000\nmonitoring:\n  port: 9000\n`), [
-    'ccom.yaml: monitoring.port: got 9000, expected a port other than proxy.port (9000)',
+    'ccom.yaml:6:9: monitoring.port: got 9000, expected a port other than proxy.port (9000)',
   ]);
 });
 
 test('paths must stay inside the app directory', () => {
   assert.deepEqual(problems(`${MINIMAL}shared: [../elsewhere, /var/data]\n`), [
-    'ccom.yaml: shared[0]: got "../elsewhere", expected a relative path inside the app directory, like data',
-    'ccom.yaml: shared[1]: got "/var/data", expected a relative path inside the app directory, like data',
+    'ccom.yaml:3:10: shared[0]: got "../elsewhere", expected a relative path inside the app directory, like data',
+    'ccom.yaml:3:24: shared[1]: got "/var/data", expected a relative path inside the app directory, like data',
   ]);
 });
 
@@ -259,12 +260,12 @@ test('loadConfig: broken YAML names the line and column', () => {
     fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: shop\nstart: node server.js\nhealth:\n\tpath: /\n');
     assert.throws(() => loadConfig(dir), (err: unknown) => {
       assert.ok(err instanceof UserError);
-      assert.match(err.message, /^ccom\.yaml line 4, column 1: Tabs are not allowed as indentation/);
+      assert.match(err.message, /^ccom\.yaml:4:1: Tabs are not allowed as indentation/);
       assert.doesNotMatch(err.message, /\n\s+at /); // no stack
       return true;
     });
     fs.writeFileSync(path.join(dir, 'ccom.yaml'), 'app: shop\napp: other\n');
-    assert.throws(() => loadConfig(dir), { message: /^ccom\.yaml line 2, column 1: Map keys must be unique/ });
+    assert.throws(() => loadConfig(dir), { message: /^ccom\.yaml:2:1: Map keys must be unique/ });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -294,10 +295,10 @@ test('loadConfig: ccom.json is accepted, and broken JSON names the position', ()
     assert.equal(loaded.config.health.timeoutMs, 5000);
 
     fs.writeFileSync(file, '{\n  "app": "shop"\n  "start": "x"\n}\n');
-    assert.throws(() => loadConfig(dir), { message: /^ccom\.json line 3, column 3: / });
+    assert.throws(() => loadConfig(dir), { message: /^ccom\.json:3:3: / });
     fs.writeFileSync(file, '{"app": "shop", "strategy": "purple", "start": "x"}');
     assert.throws(() => loadConfig(dir), {
-      message: 'ccom.json: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
+      message: 'ccom.json:1:29: strategy: got "purple", expected one of recreate, rolling, blue-green, canary',
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,24 +1,25 @@
 import type { z } from 'zod';
+import { nowhere, type Locate } from './positions.js';
 
 type Path = readonly PropertyKey[];
 
 /**
- * Turns zod issues into one line each: `<file>: <key path>: got <value>, expected <what>`,
- * or `<file>: unknown key "x" in <section> (did you mean "y"?)`. The value is read from the
+ * Turns zod issues into one line each: `<file>:L:C: <key path>: got <value>, expected <what>`,
+ * or `<file>:L:C: unknown key "x" in <section> (did you mean "y"?)`. The value is read from the
  * raw document so the user sees what they wrote, not what a transform made of it.
  */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, file: string, schema: z.ZodType): string[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, file: string, schema: z.ZodType, locate: Locate = nowhere): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path);
-      for (const key of issue.keys) lines.push(`${file}: ${unknownKeyLine(key, issue.path, known, schema)}`);
+      for (const key of issue.keys) lines.push(`${file}${locate(issue.path, key)}: ${unknownKeyLine(key, issue.path, known, schema)}`);
       continue;
     }
     const where = issue.path.length === 0 ? '' : `${formatPath(issue.path)}: `;
     const found = valueAt(raw, issue.path);
     const got = found.present ? `got ${describe(found.value)}` : 'missing';
-    lines.push(`${file}: ${where}${got}, expected ${issue.message}`);
+    lines.push(`${file}${locate(issue.path)}: ${where}${got}, expected ${issue.message}`);
   }
   return lines;
 }

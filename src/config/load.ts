@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { UserError } from '../errors.js';
 import { formatIssues } from './format-errors.js';
+import { jsonLocator, nowhere, yamlLocator, type Locate } from './positions.js';
 import { configSchema } from './schema.js';
 import type { Config, LoadedConfig } from './types.js';
 
@@ -12,16 +13,16 @@ export const CONFIG_FILES = ['ccom.yaml', 'ccom.yml', 'ccom.json'] as const;
 /**
  * Validates a raw (already parsed) config document and resolves defaults.
  * Throws one UserError listing every problem, one per line, each naming the key path.
- * `file` labels the messages (its base name is used).
+ * `file` labels the messages (its base name is used); `locate` adds each problem's line and column.
  */
-export function parseConfig(raw: unknown, file: string): Config {
+export function parseConfig(raw: unknown, file: string, locate: Locate = nowhere): Config {
   const label = path.basename(file);
   if (raw === null || raw === undefined) {
     throw new UserError(`${label} is empty`, { fix: `add at least \`app:\` and \`start:\` to ${label}, or run \`ccom init\`` });
   }
   const result = configSchema.safeParse(dropEmptyValues(raw));
   if (result.success) return result.data;
-  const lines = formatIssues(result.error.issues, raw, label, configSchema);
+  const lines = formatIssues(result.error.issues, raw, label, configSchema, locate);
   throw new UserError(lines.join('\n'), { fix: `edit ${label} to fix ${lines.length === 1 ? 'the problem' : `the ${lines.length} problems`} above` });
 }
 
@@ -29,9 +30,9 @@ export function parseConfig(raw: unknown, file: string): Config {
 export function parseConfigText(text: string, file: string): Config {
   const label = path.basename(file);
   const body = text.replace(/^\uFEFF/, '');
-  const raw = file.endsWith('.json') ? parseJson(body, label) : parseYaml(body, label);
+  const { raw, locate } = file.endsWith('.json') ? { raw: parseJson(body, label), locate: jsonLocator(body) } : parseYaml(body, label);
   assertShallow(raw, label);
-  return parseConfig(raw, label);
+  return parseConfig(raw, label, locate);
 }
 
 /**
@@ -80,8 +81,9 @@ function readRegularFile(file: string): string {
   }
 }
 
-function parseYaml(text: string, label: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
+function parseYaml(text: string, label: string): { raw: unknown; locate: Locate } {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: counter });
   // yaml's parser recurses per level and reports the overflow as a syntax error at the deepest one.
   if (doc.errors.some((e) => e.message.includes('Maximum call stack'))) throw tooDeep(label);
   if (doc.errors.length > 0) {
@@ -89,14 +91,14 @@ function parseYaml(text: string, label: string): unknown {
       const pos = e.linePos?.[0];
       // yaml appends " at line L, column C:" and a code excerpt; keep the sentence, show the excerpt as detail.
       const reason = e.message.split(/ at line \d+, column \d+/)[0] ?? e.message;
-      return `${label}${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${reason}`;
+      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: ${reason}`;
     });
     const excerpt = doc.errors[0]?.message.split('\n').slice(1).join('\n').replace(/^\n+|\n+$/g, '');
     throw new UserError(lines.join('\n'), { fix: `fix the YAML syntax in ${label} (indent with spaces, quote values containing ": " or "#")`, detail: excerpt || undefined });
   }
   try {
     // Each alias counted once per use: a few lines of nested aliases (billion laughs) expand to gigabytes.
-    return doc.toJS({ maxAliasCount: 100 });
+    return { raw: doc.toJS({ maxAliasCount: 100 }), locate: yamlLocator(doc, counter) };
   } catch (err) {
     if (!(err instanceof ReferenceError || err instanceof RangeError)) throw err;
     throw new UserError(`${label}: aliases expand to too much data (${err.message.split('\n')[0]})`, {
@@ -132,14 +134,14 @@ function parseJson(text: string, label: string): unknown {
     // V8 reports "at position N"; an unexpected end is at the end of the text.
     const offset = at?.[1] !== undefined ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
     const reason = message.replace(/\s*(in JSON )?at position \d+.*$/, '').replace(/, "[\s\S]*" is not valid JSON$/, '');
-    throw new UserError(`${label}${offset === undefined ? '' : ` ${lineColumn(text, offset)}`}: ${reason}`, { fix: `fix the JSON syntax in ${label}` });
+    throw new UserError(`${label}${offset === undefined ? '' : lineColumn(text, offset)}: ${reason}`, { fix: `fix the JSON syntax in ${label}` });
   }
 }
 
 function lineColumn(text: string, offset: number): string {
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
-  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+  return `:${line}:${offset - before.lastIndexOf('\n')}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { recordOutcome } from './record.js';
 import { connectOptions, specFor, specForStored } from './release-spec.js';
 import { storeControl } from './control.js';
 import { interruptSteps } from './interrupt.js';
+import { cancelledOutcome } from './cancelled.js';
 import { dataAfterRollback, runMigrations } from './migrate.js';
 import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
@@ -42,8 +43,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   try {
     config = loadConfig(opts.appDir).config;
   } catch (err) {
+    // No "Launching" line first: nothing is launched when there is no config to launch from.
     const strategy = opts.strategy ?? 'blue-green';
-    opts.emit({ type: 'start', app: basename(opts.appDir), strategy, kind });
     return finish({ id, app: basename(opts.appDir), kind, strategy, startedAt, release: null, previous: null, url: null, steps: [] }, outcomeOf(err, false), opts.emit);
   }
   const strategyName = opts.strategy ?? config.strategy;
@@ -115,6 +116,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
   } catch (err) {
     outcome = outcomeOf(err, changed);
+    if (steps.interrupted) outcome = cancelledOutcome(outcome, steps.interrupted, base.previous);
     if (!opts.dryRun && changed) store.setReleaseStatus(releaseId, outcome.status === 'rolled_back' ? 'rolled_back' : 'failed');
   } finally {
     stopInterrupts();

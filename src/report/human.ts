@@ -1,5 +1,6 @@
 import { createColors } from 'picocolors';
 import type { DeployEvent, StepRecord } from '../pipeline/types.js';
+import { isCancelled } from '../pipeline/cancelled.js';
 import { messages } from './messages.js';
 
 export interface HumanOptions {
@@ -103,6 +104,10 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
           if (d.kind === 'dry-run') out(c.green(messages.dryRun(d.release)));
           else out(c.green(c.bold(messages.success(d.url ?? '(no URL)'))));
           if (d.kind !== 'dry-run') out(c.dim(`  release ${d.release} · ${d.strategy} · ${formatMs(d.durationMs)}`));
+        } else if (isCancelled(d.reason) && d.status !== 'failed') {
+          // The user's choice, not a failure: no "failed", and the fix is only to deploy again.
+          out(c.yellow(messages.cancelled(d.reason ?? '')));
+          if (d.status === 'rolled_back' && d.previous) out(`  Release ${d.previous} keeps serving at ${d.url ?? '(no URL)'}.`);
         } else if (d.status === 'blocked') {
           out(c.red(messages.blocked(d.reason ?? 'unknown reason')));
         } else if (d.status === 'rolled_back') {

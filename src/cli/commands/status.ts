@@ -8,6 +8,7 @@ import { wasDeployed } from '../../app-state.js';
 import { localPaths } from '../../targets/local/paths.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
+import { statusLines, type StatusDoc } from './status-human.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { config } = loadConfig(ctx.appDir);
@@ -40,6 +41,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ? {
           id: running.id,
           kind: running.kind,
+          strategy: running.strategy,
           release: running.release,
           startedAt: running.startedAt,
           by: running.deployedBy,
@@ -50,8 +52,8 @@ export async function run(ctx: CommandContext): Promise<number> {
           lock: lock ?? null,
         }
       : null,
-  };
-  if (!ctx.json) printHuman(ctx, doc);
+  } satisfies StatusDoc;
+  if (!ctx.json) for (const line of statusLines(doc, localPaths(ctx.appDir).agentLog)) ctx.say(line);
   ctx.result(doc, url ?? '');
   return 0;
 }
@@ -63,29 +65,4 @@ function releasesOf(status: TargetStatus) {
     weight: status.weights[id] ?? 0,
     instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
-}
-
-interface InProgress {
-  id: string;
-  kind: string;
-  release: string | null;
-  by: string;
-  step: string | null;
-  paused: string | null;
-  waiting: string | null;
-}
-
-function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: InProgress | null }): void {
-  ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
-  for (const r of doc.releases) {
-    ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
-    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
-  }
-  if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
-  if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${localPaths(ctx.appDir).agentLog})` : ''}`);
-  const d = doc.deployment;
-  if (!d) return;
-  ctx.say(`  ${d.kind} ${d.id} of release ${d.release ?? '?'} by ${d.by} in progress, at step ${d.step ?? 'start'}`);
-  if (d.paused) ctx.say(`    paused: ${d.paused}`);
-  if (d.waiting) ctx.say(`    waiting for evidence: ${d.waiting}`);
 }
