@@ -13,6 +13,7 @@ import { outcomeOf, type Outcome } from './outcome.js';
 import { recordOutcome } from './record.js';
 import { connectOptions, specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
+import { cancelledOutcome } from './cancelled.js';
 import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
@@ -85,6 +86,8 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     if (live) store.setReleaseStatus(live.id, 'replaced');
   } catch (err) {
     outcome = outcomeOf(err, changed);
+    // Ctrl-C is the user's choice: "cancelled", not a failure to fix.
+    if (steps.interrupted) outcome = cancelledOutcome(outcome, steps.interrupted, live?.id ?? null);
   } finally {
     stopInterrupts();
     unlock.release();
