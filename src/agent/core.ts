@@ -5,6 +5,7 @@ import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
 import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
+import type { HeldAddress } from './held-socket.js';
 import { Routing } from './routing.js';
 import { saveReleaseEnv } from './release-env.js';
 import { redactedFailure, withSavedEnv } from './spec-env.js';
@@ -35,6 +36,8 @@ export class AgentCore {
     private readonly state: AgentStateFile,
     readonly log: (message: string) => void,
     readonly exit: () => void,
+    /** The public socket this agent's guardian holds (see held-socket.ts). */
+    held?: HeldAddress,
   ) {
     this.supervisor = new Supervisor({
       logFile: (release, id) => instanceLogFile(paths, release, id),
@@ -43,7 +46,7 @@ export class AgentCore {
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
-    this.listener = new PublicListener(() => createProxyServer(this.router));
+    this.listener = new PublicListener(() => createProxyServer(this.router), held);
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
       const [{ createRegistry }, { Store }] = await Promise.all([import('./monitoring/registry.js'), import('../store/index.js')]);

@@ -7,6 +7,7 @@ import { watchOwnership } from './ownership-watch.js';
 import { AgentCore } from './core.js';
 import { AGENT_START_FAILED, HANDOVER_ENV, LAST_EXIT_ENV, RESTARTS_ENV } from './guardian.js';
 import { handOver, takeOver } from './handover.js';
+import { takeHeldAddress } from './held-socket.js';
 import { AgentStateFile } from './state-file.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
 
@@ -30,12 +31,13 @@ async function main(): Promise<void> {
   const restarts = Number(process.env[RESTARTS_ENV] ?? 0) || 0;
   const lastExit = process.env[LAST_EXIT_ENV] ?? 'unknown';
   for (const name of [HANDOVER_ENV, RESTARTS_ENV, LAST_EXIT_ENV]) delete process.env[name];
+  const held = takeHeldAddress();
   if (!handover && !claimPidFile(paths.pidFile)) {
     log('another agent is already running for this app; exiting');
     return;
   }
   const state = new AgentStateFile(paths.agentState, log);
-  const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0));
+  const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0), held);
   const hooks: ControlHooks = {
     // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
     handOver: async (agentScript) => {

@@ -3,6 +3,7 @@ import type { ProxyServer } from '../proxy/server.js';
 import { describePortOwner } from '../gates/port.js';
 import { UserError } from '../errors.js';
 import { publicConnectionCap } from './connection-cap.js';
+import { HELD_SOCKET_FD, type HeldAddress } from './held-socket.js';
 
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
@@ -15,7 +16,14 @@ export class PublicListener {
   /** Read once: the guardian sets the open-files limit before the agent starts. */
   private readonly maxConnections = publicConnectionCap();
 
-  constructor(private readonly createProxy: () => ProxyServer) {}
+  /**
+   * @param held the address of the socket the guardian holds at HELD_SOCKET_FD, if any: serving
+   * there means accepting on that socket, so connections made while no agent ran are answered.
+   */
+  constructor(
+    private readonly createProxy: () => ProxyServer,
+    private held?: HeldAddress,
+  ) {}
 
   private createServer(): ProxyServer {
     const server = this.createProxy();
@@ -34,10 +42,13 @@ export class PublicListener {
   /** Binds `host:port` (0 picks a free port); a no-op when already bound there. */
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return this.bound;
+    const held = this.held && this.held.host === host && (port === 0 || this.held.port === port);
+    // Used once: closing its server closes the descriptor, whose number may then be reused.
+    if (held) this.held = undefined;
     const server = this.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(held ? { fd: HELD_SOCKET_FD } : { port, host }, () => {
         server.off('error', reject);
         resolve();
       });
