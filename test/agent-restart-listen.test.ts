@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
+import { BASE_CONFIG, fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 import { isGuardian, parentOf, runCcom } from './helpers/ccom.js';
 import { startRestartLoad } from './helpers/restart-load.js';
 
@@ -88,4 +89,66 @@ test('an agent killed with -9 under keep-alive and fresh-connection load: no ref
   assert.match(held, /^socket:/, 'the guardian holds the public socket');
   // The agent's descriptor is close-on-exec: instances (which outlive agents) never hold the port.
   for (const pid of instances.filter(alive)) assert.ok(!socketsOf(pid).includes(held), `instance ${pid} does not hold the public socket`);
+});
+
+/** A port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** How a connection to `port` ends: refused, or answered (any bytes) within a second, or left waiting. */
+function probe(port: number): Promise<'refused' | 'answered' | 'waiting'> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    const timer = setTimeout(() => done('waiting'), 1_000);
+    const done = (how: 'refused' | 'answered' | 'waiting') => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(how);
+    };
+    socket.once('data', () => done('answered'));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : 'answered'));
+  });
+}
+
+test('the public port moved by a deploy: the old port is let go, and a kill -9 refuses nothing on the new one', { timeout: 150_000 }, async (t) => {
+  const moving = fixtureApp('v1');
+  t.after(() => moving.cleanup());
+  const [first, second] = [await freePort(), await freePort()];
+  const setPort = (port: number) => writeFileSync(join(moving.dir, 'ccom.yaml'), BASE_CONFIG.replace('proxy:\n  port: 0', `proxy:\n  port: ${port}`));
+  setPort(first);
+  assert.equal((await runCcom(['deploy', '-C', moving.dir])).code, 0);
+  setPort(second);
+  const moved = await runCcom(['deploy', '-C', moving.dir, '--json']);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal(moved.json.deployment.url, `http://127.0.0.1:${second}`);
+
+  // Within the handing-over agent's drain bound (30 s), nothing holds the old port any more.
+  let old: string = await probe(first);
+  for (let i = 0; i < 80 && old !== 'refused'; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    old = await probe(first);
+  }
+  assert.equal(old, 'refused', `port ${first} is let go after the move`);
+
+  const load = startRestartLoad(`http://127.0.0.1:${second}`, { keepAlive: 2, fresh: 2 });
+  try {
+    await until('load is served', () => load.report.ok > 100, 10_000);
+    const victim = Number(readFileSync(join(moving.dir, '.ccom', 'agent.pid'), 'utf8'));
+    process.kill(victim, 'SIGKILL');
+    const served = load.report.ok;
+    await until('serving again', () => load.report.ok > served + 100, 15_000);
+  } finally {
+    await load.stop();
+  }
+  t.diagnostic(`after the move: ok ${load.report.ok}, refused ${load.report.refused}, retried ${load.report.retried}`);
+  assert.equal(load.report.refused, 0, `refused on the new port: ${JSON.stringify(load.report.failures)}`);
+  assert.equal(load.report.failed, 0, `failed requests: ${JSON.stringify(load.report.failures)}`);
 });

@@ -27,6 +27,8 @@ export class AgentCore {
     (lease) => this.state.update({ lease }),
   );
   private options: ConnectOptions | undefined;
+  /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
+  renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
   restarts = 0;
 
@@ -113,6 +115,12 @@ export class AgentCore {
     if (this.monitoring.problem) this.log(this.monitoring.problem);
     this.options = { ...options, proxy: bound };
     this.state.update({ options: this.options });
+    // Moved to another port: the guardian would keep the old one open with nobody accepting
+    // (clients hang there) and a restart would refuse connections on the new one.
+    if (this.listener.leftHeldSocket && this.renewGuardian) {
+      this.log(`public port moved to ${bound.host}:${bound.port}: handing over to an agent whose guardian holds it`);
+      await this.renewGuardian();
+    }
     return this.listener.url() as string;
   }
 

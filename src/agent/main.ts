@@ -38,20 +38,23 @@ async function main(): Promise<void> {
   }
   const state = new AgentStateFile(paths.agentState, log);
   const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0), held);
-  const hooks: ControlHooks = {
-    // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
-    handOver: async (agentScript) => {
-      const pid = await handOver(core, agentScript, paths.agentLog, async () => {
-        ownership.stop();
-        control?.close();
-        releasePidFile(paths.pidFile);
-        unlinkQuietly(paths.socket);
-      });
-      void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
-        process.exit(0);
-      });
-      return pid;
-    },
+  // The new agent takes the public socket; this one lets go, then leaves.
+  const handOverTo = async (agentScript: string) => {
+    const pid = await handOver(core, agentScript, paths.agentLog, async () => {
+      ownership.stop();
+      control?.close();
+      releasePidFile(paths.pidFile);
+      unlinkQuietly(paths.socket);
+    });
+    void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
+      process.exit(0);
+    });
+    return pid;
+  };
+  // Upgrade: to the new build's agent. Renewal: to this build's, under a guardian holding the new port.
+  const hooks: ControlHooks = { handOver: handOverTo };
+  core.renewGuardian = async () => {
+    await handOverTo(process.argv[1] as string);
   };
   let control: Server | undefined;
   const listenControl = async () => {

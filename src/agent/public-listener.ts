@@ -12,6 +12,13 @@ const IDLE_GRACE_MS = 2_000;
 export class PublicListener {
   private server: ProxyServer | null = null;
   private bound: { host: string; port: number } | null = null;
+  /** The current server accepts on the socket the guardian holds. */
+  private onHeld = false;
+  /**
+   * It moved to another address: the guardian still holds the old port, where nobody accepts
+   * any more, until a new guardian (holding the new socket) replaces it.
+   */
+  leftHeldSocket = false;
 
   /** Read once: the guardian sets the open-files limit before the agent starts. */
   private readonly maxConnections = publicConnectionCap();
@@ -67,6 +74,8 @@ export class PublicListener {
     const previous = this.server;
     this.server = server;
     this.bound = { host, port: (server.address() as AddressInfo).port };
+    if (this.onHeld && !held) this.leftHeldSocket = true;
+    this.onHeld = held === true;
     // The old listener stops accepting but lets its open connections finish.
     if (previous) previous.close();
     return this.bound;
@@ -84,6 +93,9 @@ export class PublicListener {
     });
     this.server = server;
     this.bound = bound;
+    // The handing-over agent gave this guardian the same socket to hold.
+    this.onHeld = this.held?.host === bound.host && this.held.port === bound.port;
+    if (this.onHeld) this.held = undefined;
   }
 
   /** The listening server, to hand over to the next agent. */
