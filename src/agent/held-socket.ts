@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 /**
@@ -27,10 +28,12 @@ export function takeHeldAddress(env: NodeJS.ProcessEnv = process.env): HeldAddre
   delete env[HELD_SOCKET_ENV];
   if (!raw) return undefined;
   try {
+    // An agent of an older build passes the variable on without the socket: trust only a socket.
+    if (!fstatSync(HELD_SOCKET_FD).isSocket()) return undefined;
     const { host, port } = JSON.parse(raw) as Partial<HeldAddress>;
     return typeof host === 'string' && Number.isInteger(port) ? { host, port: port as number } : undefined;
   } catch {
-    return undefined;
+    return undefined; // fd 4 is not open
   }
 }
 
