@@ -119,7 +119,8 @@ export class AgentCore {
     // (clients hang there) and a restart would refuse connections on the new one.
     if (this.listener.leftHeldSocket && this.renewGuardian) {
       this.log(`public port moved to ${bound.host}:${bound.port}: handing over to an agent whose guardian holds it`);
-      await this.renewGuardian();
+      // A failed handover leaves this agent serving the new port (the move succeeded); the next configure tries again.
+      await this.renewGuardian().catch((err: Error) => this.log(`could not hand over (${err.message}): the guardian holds the old port until \`ccom down\``));
     }
     return this.listener.url() as string;
   }
