@@ -5,6 +5,7 @@ import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
 import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
+import type { HeldAddress } from './held-socket.js';
 import { Routing } from './routing.js';
 import { saveReleaseEnv } from './release-env.js';
 import { redactedFailure, withSavedEnv } from './spec-env.js';
@@ -26,6 +27,8 @@ export class AgentCore {
     (lease) => this.state.update({ lease }),
   );
   private options: ConnectOptions | undefined;
+  /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
+  renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
   restarts = 0;
 
@@ -35,6 +38,8 @@ export class AgentCore {
     private readonly state: AgentStateFile,
     readonly log: (message: string) => void,
     readonly exit: () => void,
+    /** The public socket this agent's guardian holds (see held-socket.ts). */
+    held?: HeldAddress,
   ) {
     this.supervisor = new Supervisor({
       logFile: (release, id) => instanceLogFile(paths, release, id),
@@ -43,7 +48,7 @@ export class AgentCore {
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
-    this.listener = new PublicListener(() => createProxyServer(this.router));
+    this.listener = new PublicListener(() => createProxyServer(this.router), held);
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
       const [{ createRegistry }, { Store }] = await Promise.all([import('./monitoring/registry.js'), import('../store/index.js')]);
@@ -110,6 +115,13 @@ export class AgentCore {
     if (this.monitoring.problem) this.log(this.monitoring.problem);
     this.options = { ...options, proxy: bound };
     this.state.update({ options: this.options });
+    // Moved to another port: the guardian would keep the old one open with nobody accepting
+    // (clients hang there) and a restart would refuse connections on the new one.
+    if (this.listener.leftHeldSocket && this.renewGuardian) {
+      this.log(`public port moved to ${bound.host}:${bound.port}: handing over to an agent whose guardian holds it`);
+      // A failed handover leaves this agent serving the new port (the move succeeded); the next configure tries again.
+      await this.renewGuardian().catch((err: Error) => this.log(`could not hand over (${err.message}): the guardian holds the old port until \`ccom down\``));
+    }
     return this.listener.url() as string;
   }
 

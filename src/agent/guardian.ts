@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appStateDir } from '../app-state.js';
 import { parentPid } from '../gates/process-group.js';
+import { HELD_SOCKET_ENV, HELD_SOCKET_FD, type HeldAddress } from './held-socket.js';
 import { AGENT_NODE_FLAGS } from './node-flags.js';
 
 /** The agent exits with this when it cannot start (port taken, unreadable state): not restarted. */
@@ -20,6 +21,8 @@ export const LAST_EXIT_ENV = 'CCOM_AGENT_LAST_EXIT';
  * with -9 or crashed serves again within a second, re-adopting the instances that kept running.
  * Exit 0 (down, handover, SIGTERM) and AGENT_START_FAILED end it; more than 5 restarts within
  * 60 s mean something is wrong that restarting will not fix, so it gives up and says so.
+ * It keeps the public listening socket it was started with (fd ${HELD_SOCKET_FD}, see held-socket.ts)
+ * open for its whole life: between two agents, connections wait instead of being refused.
  */
 const SCRIPT = `
 # Every proxied request holds two sockets: lift the soft file limit (often 1024) to the hard one.
@@ -32,6 +35,7 @@ while :; do
   code=$?
   if [ "$code" -eq 0 ] || [ "$code" -eq ${AGENT_START_FAILED} ]; then exit "$code"; fi
   # Only the first run takes over from an older agent (over the inherited IPC channel).
+  # The public socket (fd ${HELD_SOCKET_FD}) stays open: the next agent accepts what waited meanwhile.
   unset ${HANDOVER_ENV} NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE
   exec 3>&-
   now=$(date +%s)
@@ -61,20 +65,33 @@ function writeGuardian(appDir: string): string {
   return file;
 }
 
+/** A listening socket of the caller (`fd`) that the guardian is to hold, and the address it listens on. */
+export interface HeldSocket extends HeldAddress {
+  fd: number;
+}
+
 /**
  * Starts the agent for `appDir` under its guardian, detached (its own process group, led by the
  * guardian) so it outlives the command that started it. The state dir must exist; the agent is
  * told it (`--state`) so that a later edit of the config's `app:` cannot move it elsewhere.
  */
-export function spawnGuardedAgent(options: { appDir: string; agentScript: string; stdio: StdioOptions; handover?: boolean }): ChildProcess {
+export function spawnGuardedAgent(options: { appDir: string; agentScript: string; stdio: StdioEntry[]; handover?: boolean; held?: HeldSocket }): ChildProcess {
   const agent = [process.execPath, ...AGENT_NODE_FLAGS, options.agentScript, '--dir', options.appDir, '--state', appStateDir(options.appDir)];
-  return spawn('/bin/sh', [writeGuardian(options.appDir), ...agent], {
-    cwd: options.appDir,
-    detached: true,
-    stdio: options.stdio,
-    env: options.handover ? { ...agentEnvironment(), [HANDOVER_ENV]: '1' } : agentEnvironment(),
-  });
+  const env = agentEnvironment();
+  // Only the socket passed here is described to the agent, never one named by the caller's env.
+  delete env[HELD_SOCKET_ENV];
+  if (options.handover) env[HANDOVER_ENV] = '1';
+  const stdio: StdioEntry[] = [...options.stdio];
+  if (options.held) {
+    while (stdio.length < HELD_SOCKET_FD) stdio.push('ignore');
+    stdio[HELD_SOCKET_FD] = options.held.fd;
+    env[HELD_SOCKET_ENV] = JSON.stringify({ host: options.held.host, port: options.held.port });
+  }
+  return spawn('/bin/sh', [writeGuardian(options.appDir), ...agent], { cwd: options.appDir, detached: true, stdio, env });
 }
+
+/** One entry of a child's stdio: how Node's spawn takes it (a stream is not needed here). */
+type StdioEntry = 'ignore' | 'pipe' | 'inherit' | 'ipc' | number;
 
 /** What the agent needs from the environment of the command that starts it (see agentEnvironment). */
 const KEPT_NAMES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);

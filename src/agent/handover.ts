@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { killGuardedAgent, spawnGuardedAgent } from './guardian.js';
 import { closeSync, openSync } from 'node:fs';
 import type { AgentCore } from './core.js';
+import { listeningFd } from './held-socket.js';
 
 /** Messages between the agent handing over and the one taking over (an IPC channel). */
 type ToNew = { t: 'public'; host: string; port: number } | { t: 'released' };
@@ -34,7 +35,10 @@ export async function handOver(core: AgentCore, agentScript: string, logFile: st
   const bound = core.listener.address();
   const out = openSync(logFile, 'a', 0o600);
   // The new agent runs under its own guardian; the IPC channel passes through it to the agent.
-  const child = spawnGuardedAgent({ appDir: core.appDir, agentScript, stdio: ['ignore', out, out, 'ipc'], handover: true });
+  // That guardian holds the public socket too, so the new agent's own restarts refuse nothing.
+  const fd = server ? listeningFd(server) : undefined;
+  const held = fd !== undefined && bound ? { ...bound, fd } : undefined;
+  const child = spawnGuardedAgent({ appDir: core.appDir, agentScript, stdio: ['ignore', out, out, 'ipc'], handover: true, held });
   closeSync(out);
   try {
     await next<ToOld>(child, 'ready', 'ready message from the new agent');

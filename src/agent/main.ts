@@ -8,6 +8,7 @@ import { watchOwnership } from './ownership-watch.js';
 import { AgentCore } from './core.js';
 import { AGENT_START_FAILED, HANDOVER_ENV, LAST_EXIT_ENV, RESTARTS_ENV } from './guardian.js';
 import { handOver, takeOver } from './handover.js';
+import { takeHeldAddress } from './held-socket.js';
 import { AgentStateFile } from './state-file.js';
 import { claimPidFile, ownsPidFile, releasePidFile } from './singleton.js';
 
@@ -35,26 +36,30 @@ async function main(): Promise<void> {
   const restarts = Number(process.env[RESTARTS_ENV] ?? 0) || 0;
   const lastExit = process.env[LAST_EXIT_ENV] ?? 'unknown';
   for (const name of [HANDOVER_ENV, RESTARTS_ENV, LAST_EXIT_ENV]) delete process.env[name];
+  const held = takeHeldAddress();
   if (!handover && !claimPidFile(paths.pidFile)) {
     log('another agent is already running for this app; exiting');
     return;
   }
   const state = new AgentStateFile(paths.agentState, log);
-  const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0));
-  const hooks: ControlHooks = {
-    // Upgrade: the new build's agent takes the public socket; this one lets go, then leaves.
-    handOver: async (agentScript) => {
-      const pid = await handOver(core, agentScript, paths.agentLog, async () => {
-        ownership.stop();
-        control?.close();
-        releasePidFile(paths.pidFile);
-        unlinkQuietly(paths.socket);
-      });
-      void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
-        process.exit(0);
-      });
-      return pid;
-    },
+  const core: AgentCore = new AgentCore(appDir, paths, state, log, () => shutdown(0), held);
+  // The new agent takes the public socket; this one lets go, then leaves.
+  const handOverTo = async (agentScript: string) => {
+    const pid = await handOver(core, agentScript, paths.agentLog, async () => {
+      ownership.stop();
+      control?.close();
+      releasePidFile(paths.pidFile);
+      unlinkQuietly(paths.socket);
+    });
+    void core.listener.drainAndClose(DRAIN_ON_HANDOVER_MS).then(() => {
+      process.exit(0);
+    });
+    return pid;
+  };
+  // Upgrade: to the new build's agent. Renewal: to this build's, under a guardian holding the new port.
+  const hooks: ControlHooks = { handOver: handOverTo };
+  core.renewGuardian = async () => {
+    await handOverTo(process.argv[1] as string);
   };
   let control: Server | undefined;
   const listenControl = async () => {

@@ -3,6 +3,7 @@ import type { ProxyServer } from '../proxy/server.js';
 import { describePortOwner } from '../gates/port.js';
 import { UserError } from '../errors.js';
 import { publicConnectionCap } from './connection-cap.js';
+import { HELD_SOCKET_FD, type HeldAddress } from './held-socket.js';
 
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
@@ -11,11 +12,25 @@ const IDLE_GRACE_MS = 2_000;
 export class PublicListener {
   private server: ProxyServer | null = null;
   private bound: { host: string; port: number } | null = null;
+  /** The current server accepts on the socket the guardian holds. */
+  private onHeld = false;
+  /**
+   * It moved to another address: the guardian still holds the old port, where nobody accepts
+   * any more, until a new guardian (holding the new socket) replaces it.
+   */
+  leftHeldSocket = false;
 
   /** Read once: the guardian sets the open-files limit before the agent starts. */
   private readonly maxConnections = publicConnectionCap();
 
-  constructor(private readonly createProxy: () => ProxyServer) {}
+  /**
+   * @param held the address of the socket the guardian holds at HELD_SOCKET_FD, if any: serving
+   * there means accepting on that socket, so connections made while no agent ran are answered.
+   */
+  constructor(
+    private readonly createProxy: () => ProxyServer,
+    private held?: HeldAddress,
+  ) {}
 
   private createServer(): ProxyServer {
     const server = this.createProxy();
@@ -34,10 +49,13 @@ export class PublicListener {
   /** Binds `host:port` (0 picks a free port); a no-op when already bound there. */
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return this.bound;
+    const held = this.held && this.held.host === host && (port === 0 || this.held.port === port);
+    // Used once: closing its server closes the descriptor, whose number may then be reused.
+    if (held) this.held = undefined;
     const server = this.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(held ? { fd: HELD_SOCKET_FD } : { port, host }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -56,6 +74,8 @@ export class PublicListener {
     const previous = this.server;
     this.server = server;
     this.bound = { host, port: (server.address() as AddressInfo).port };
+    if (this.onHeld && !held) this.leftHeldSocket = true;
+    this.onHeld = held === true;
     // The old listener stops accepting but lets its open connections finish.
     if (previous) previous.close();
     return this.bound;
@@ -73,6 +93,9 @@ export class PublicListener {
     });
     this.server = server;
     this.bound = bound;
+    // The handing-over agent gave this guardian the same socket to hold.
+    this.onHeld = this.held?.host === bound.host && this.held.port === bound.port;
+    if (this.onHeld) this.held = undefined;
   }
 
   /** The listening server, to hand over to the next agent. */

@@ -1,5 +1,7 @@
 import { AGENT_START_FAILED, spawnGuardedAgent } from '../../agent/guardian.js';
 import { closeSync, openSync } from 'node:fs';
+import { bindHeldSocket, listeningFd, type HeldAddress } from '../../agent/held-socket.js';
+import { readRegularFile } from '../../gates/regular-file.js';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../errors.js';
 import { tailFile } from '../../agent/log-tail.js';
@@ -47,24 +49,50 @@ async function replaceOutdated(paths: LocalPaths, agentScript: string): Promise<
   for (let i = 0; i < 100 && (await pingAgent(paths)); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
+/** The public address the last deploy configured, as the agent saved it. */
+function savedAddress(paths: LocalPaths): HeldAddress | undefined {
+  try {
+    const proxy = (JSON.parse(readRegularFile(paths.agentState)) as { options?: { proxy?: HeldAddress } | null }).options?.proxy;
+    return proxy && typeof proxy.host === 'string' && Number.isInteger(proxy.port) ? proxy : undefined;
+  } catch {
+    return undefined; // never deployed, or unreadable: the agent says why when it starts
+  }
+}
+
+/**
+ * Where the new agent will serve: what this deploy asks for, else what the last one set up.
+ * A deploy asking for any port (0) keeps the port already in use, as the agent itself would.
+ */
+function addressesToHold(paths: LocalPaths, wanted: HeldAddress | undefined): HeldAddress[] {
+  const saved = savedAddress(paths);
+  if (!wanted) return saved ? [saved] : [];
+  return wanted.port === 0 && saved?.host === wanted.host ? [saved, wanted] : [wanted];
+}
+
 /**
  * Makes sure this app's agent runs, starting it if needed (first use, or after it was killed).
- * It is detached from the CLI: it keeps serving after the command exits.
+ * It is detached from the CLI: it keeps serving after the command exits. `wanted` is the public
+ * address a deploy is about to configure: the guardian is given that socket, bound here, to hold.
  */
-export async function ensureAgent(appDir: string, paths: LocalPaths): Promise<void> {
+export async function ensureAgent(appDir: string, paths: LocalPaths, wanted?: HeldAddress): Promise<void> {
   if (await ping(paths)) return;
   const agentScript = fileURLToPath(new URL('./agent.js', import.meta.url));
   await replaceOutdated(paths, agentScript);
   if (await ping(paths)) return;
   ensureStateDir(paths);
+  const socket = await bindHeldSocket(addressesToHold(paths, wanted));
+  const fd = socket && listeningFd(socket.server);
   const out = openSync(paths.agentLog, 'a', 0o600);
   let exited: string | undefined;
   try {
-    const child = spawnGuardedAgent({ appDir, agentScript, stdio: ['ignore', out, out] });
+    const held = socket && fd !== undefined ? { ...socket.address, fd } : undefined;
+    const child = spawnGuardedAgent({ appDir, agentScript, stdio: ['ignore', out, out], held });
     child.once('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : code === AGENT_START_FAILED ? 'it could not start' : `exit code ${code}`));
     child.unref();
   } finally {
     closeSync(out);
+    // The guardian has its own copy now; this command's must not keep the port open.
+    socket?.server.close();
   }
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {

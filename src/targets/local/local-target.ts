@@ -45,7 +45,7 @@ export class LocalTarget implements Target {
   }
 
   async connect(options: ConnectOptions): Promise<void> {
-    await ensureAgent(this.appDir, this.paths);
+    await ensureAgent(this.appDir, this.paths, options.proxy);
     const { url } = await this.call<{ url: string }>('POST', '/v1/configure', options, IDEMPOTENT);
     this.url = url;
   }
