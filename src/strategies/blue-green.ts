@@ -21,12 +21,12 @@ export const blueGreen: Strategy = {
       if (reusable.length > 0) {
         ctx.steps.skip('start', `${reusable.length} instance(s) of ${spec.id} still running: reused`);
       } else {
-        const started = await must(ctx, 'start', async (step) => {
+        await must(ctx, 'start', async (step) => {
           const instances = await target.startInstances(spec, config.instances);
+          // Known at once: a failure recording the step (a full disk) must still stop them.
+          newIds = instances.map((i) => i.id);
           step.message(`${instances.length} instance(s) healthy on ports ${instances.map((i) => i.port).join(', ')}`);
-          return instances;
         });
-        newIds = started.map((i) => i.id);
       }
       await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
       await must(ctx, 'warm', async (step) => step.message(await warmUp(ctx, spec.id, newIds.length)));

@@ -24,12 +24,12 @@ export const canary: Strategy = {
     let newIds: string[] = [];
     const stableSeen = {};
     try {
-      const started = await must(ctx, 'start', async (step) => {
+      await must(ctx, 'start', async (step) => {
         const instances = await target.startInstances(spec, config.instances);
+        // Known at once: a failure recording the step (a full disk) must still stop them.
+        newIds = instances.map((i) => i.id);
         step.message(`${instances.length} instance(s) healthy beside ${stable}`);
-        return instances;
       });
-      newIds = started.map((i) => i.id);
       await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
       await must(ctx, 'warm', async (step) => step.message(await warmUp(ctx, spec.id, newIds.length)));
       for (const weight of config.canary.steps) {

@@ -20,8 +20,10 @@ export const recreate: Strategy = {
     }
     let newIds: string[] = [];
     try {
-      const started = await must(ctx, 'start', () => target.startInstances(spec, config.instances));
-      newIds = started.map((i) => i.id);
+      await must(ctx, 'start', async () => {
+        // Known at once: a failure recording the step (a full disk) must still stop them.
+        newIds = (await target.startInstances(spec, config.instances)).map((i) => i.id);
+      });
       await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
       await must(ctx, 'switch', () => target.setWeights({ [spec.id]: 100 }));
       await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
