@@ -18,6 +18,7 @@ const ANALYSIS: Config['analysis'] = {
   onInconclusive: 'rollback',
   warmupMs: 1000,
   minLatencyDeltaMs: 25,
+  watchMs: 0,
 };
 
 /**

@@ -2,7 +2,7 @@ import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
-import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
+import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus, WatchHandoff, WatchReport } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import { Routing } from './routing.js';
@@ -12,6 +12,8 @@ import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
+import { PostSwitchWatch, type WatchState } from './post-switch-watch.js';
+import { recordWatchRollback } from './watch-record.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -25,6 +27,8 @@ export class AgentCore {
     (lease) => this.restoreAfterDeployerDied(lease),
     (lease) => this.state.update({ lease }),
   );
+  /** The post-switch watch: judges a new release with the previous one warm, moves traffic back on a regression. */
+  readonly watch: PostSwitchWatch;
   private options: ConnectOptions | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
   restarts = 0;
@@ -43,6 +47,15 @@ export class AgentCore {
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
+    this.watch = new PostSwitchWatch({
+      counters: (release) => ({ ...this.router.counters(release), latency: this.router.latency(release) }),
+      boundsMs: [...LATENCY_BOUNDS_MS],
+      instances: () => this.supervisor.list().map((i) => i.info()),
+      rollBack: (watch, reason) => this.watchRollBack(watch, reason),
+      passed: ({ handoff }) => void this.stopInstances(handoff.previousIds, handoff.drainTimeoutMs).catch((err: Error) => log(`could not stop the previous release's instances after the watch: ${err.message}`)),
+      persist: (watch, lastWatch) => state.update({ watch, lastWatch }),
+      log,
+    }, state.get().lastWatch);
     this.listener = new PublicListener(() => createProxyServer(this.router));
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
@@ -75,6 +88,8 @@ export class AgentCore {
     // A deploy was moving traffic when the previous agent died: keep watching its process.
     const lease = this.state.get().lease;
     if (lease) this.lease.hold(lease);
+    const watch = this.state.get().watch;
+    if (watch) this.watch.resume(watch);
     const options = this.savedOptions();
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
@@ -158,6 +173,25 @@ export class AgentCore {
     recordAbandoned(this.appDir, lease, outcome).catch((err: Error) => this.log(`could not record the abandoned deployment: ${err.message}`));
   }
 
+  /** The previous release's counters now are its last window: what it served while it had the traffic. */
+  startWatch(handoff: WatchHandoff): WatchReport {
+    this.watch.end('a new watch');
+    const stable = { ...this.router.counters(handoff.previous), latency: this.router.latency(handoff.previous) };
+    return this.watch.start(handoff, stable.requests > 0 ? stable : null);
+  }
+
+  /** Throws when the previous release cannot take the traffic back (the watch then ends as failed). */
+  private watchRollBack({ handoff }: WatchState, reason: string): string {
+    const { previous, release, releaseIds, drainTimeoutMs } = handoff;
+    if (!this.supervisor.list().some((i) => i.spec.id === previous && i.info().healthy)) {
+      throw new Error(`release ${previous} has no healthy instance, so traffic stays on ${release}`);
+    }
+    this.setWeights({ [previous]: 100 });
+    this.stopInstances(releaseIds, drainTimeoutMs).catch((err: Error) => this.log(`could not stop the instances of ${release}: ${err.message}`));
+    recordWatchRollback(this.appDir, handoff, reason).catch((err: Error) => this.log(`could not record the watch's rollback: ${err.message}`));
+    return `${reason}: traffic moved back to ${previous}; the instances of ${release} are stopped`;
+  }
+
   status(): TargetStatus {
     return {
       url: this.listener.url(),
@@ -166,6 +200,7 @@ export class AgentCore {
       instances: this.supervisor.list().map((i) => i.info()),
       agent: { pid: process.pid, restarts: this.restarts },
       table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
+      watch: this.watch.report(),
     };
   }
 
@@ -179,6 +214,7 @@ export class AgentCore {
   }
 
   async stopEverything(): Promise<void> {
+    this.watch.end('ccom down');
     this.routing.setWeights({});
     await this.supervisor.stopAll();
     await this.listener.close();

@@ -199,13 +199,16 @@ export const configSchema = section({
     warmup: duration.default(1000),
     // A ratio only fails a canary also this much slower than stable: 2 ms × 1.5 is noise.
     minLatencyDelta: duration.default(25),
+    // After the switch the previous release stays warm this long while live traffic is judged; 0: off.
+    watch: duration.default(60_000),
   })
-    .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, ...rest }) => ({
+    .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, watch, ...rest }) => ({
       ...rest,
       maxLatencyP99Ms: maxLatencyP99,
       inconclusiveTimeoutMs: inconclusiveTimeout,
       warmupMs: warmup,
       minLatencyDeltaMs: minLatencyDelta,
+      watchMs: watch,
     }))
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),

@@ -52,6 +52,8 @@ export interface Config {
     warmupMs: number;
     /** A p99 ratio fails a canary only when it is also this much slower than stable. */
     minLatencyDeltaMs: number;
+    /** After traffic moved, how long the agent judges the new release with the previous one warm (0: no watch). */
+    watchMs: number;
   };
   proxy: { host: string; port: number };
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */

@@ -79,6 +79,8 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
           if (d.kind === 'dry-run') out(c.green(messages.dryRun(d.release)));
           else out(c.green(c.bold(messages.success(d.url ?? '(no URL)'))));
           if (d.kind !== 'dry-run') out(c.dim(`  release ${d.release} · ${d.strategy} · ${formatMs(d.durationMs)}`));
+          if (d.watch?.status === 'running') out(`  the agent watches its live traffic until ${d.watch.until} and moves traffic back on a regression (\`ccom status\` shows how it ends)`);
+          else if (d.watch?.status === 'passed') out(c.dim(`  watch: ${d.watch.reason ?? 'passed'}`));
         } else if (d.status === 'blocked') {
           out(c.red(messages.blocked(d.reason ?? 'unknown reason')));
         } else if (d.status === 'rolled_back') {

@@ -10,6 +10,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     appDir: ctx.appDir,
     strategy: ctx.opts.strategy as StrategyName | undefined,
     dryRun: Boolean(ctx.opts.dryRun),
+    wait: Boolean(ctx.opts.wait),
     emit,
   });
   return printResult(ctx, result);

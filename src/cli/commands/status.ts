@@ -5,7 +5,7 @@ import { reachableUrl } from '../../pipeline/reachable-url.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
-import type { TargetStatus } from '../../targets/types.js';
+import type { TargetStatus, WatchReport } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -35,6 +35,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     live: live?.id ?? null,
     releases: releasesOf(status),
     agent: status.agent ?? null,
+    watch: status.watch ?? null,
     deployment: running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt, by: running.deployedBy, step: running.steps.at(-1)?.name ?? null, paused, lock: lock ?? null } : null,
   };
   if (!ctx.json) printHuman(ctx, doc);
@@ -51,7 +52,7 @@ function releasesOf(status: TargetStatus) {
   }));
 }
 
-function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: unknown }): void {
+function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; watch: WatchReport | null; deployment: unknown }): void {
   ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
   for (const r of doc.releases) {
     ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
@@ -59,5 +60,11 @@ function printHuman(ctx: CommandContext, doc: { app: string; url: string | null;
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
   if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
+  if (doc.watch) ctx.say(`  ${watchLine(doc.watch)}`);
   if (doc.deployment) ctx.say(`  deployment in progress: ${JSON.stringify(doc.deployment)}`);
+}
+
+function watchLine(w: WatchReport): string {
+  if (w.status === 'running') return `watch: ${w.release} is judged on live traffic until ${w.until}; ${w.previous} stays warm to move back to`;
+  return `last watch (${w.release} against ${w.previous}): ${w.status.replace('_', ' ')} at ${w.endedAt ?? w.until}${w.reason ? ` - ${w.reason}` : ''}`;
 }
