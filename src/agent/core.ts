@@ -12,8 +12,8 @@ import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
-import { PostSwitchWatch, type WatchState } from './post-switch-watch.js';
-import { recordWatchRollback } from './watch-record.js';
+import type { PostSwitchWatch } from './post-switch-watch.js';
+import { agentWatch } from './agent-watch.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -47,15 +47,7 @@ export class AgentCore {
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
-    this.watch = new PostSwitchWatch({
-      counters: (release) => ({ ...this.router.counters(release), latency: this.router.latency(release) }),
-      boundsMs: [...LATENCY_BOUNDS_MS],
-      instances: () => this.supervisor.list().map((i) => i.info()),
-      rollBack: (watch, reason) => this.watchRollBack(watch, reason),
-      passed: ({ handoff }) => void this.stopInstances(handoff.previousIds, handoff.drainTimeoutMs).catch((err: Error) => log(`could not stop the previous release's instances after the watch: ${err.message}`)),
-      persist: (watch, lastWatch) => state.update({ watch, lastWatch }),
-      log,
-    }, state.get().lastWatch);
+    this.watch = agentWatch(this, state);
     this.listener = new PublicListener(() => createProxyServer(this.router));
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
@@ -178,18 +170,6 @@ export class AgentCore {
     this.watch.end('a new watch');
     const stable = { ...this.router.counters(handoff.previous), latency: this.router.latency(handoff.previous) };
     return this.watch.start(handoff, stable.requests > 0 ? stable : null);
-  }
-
-  /** Throws when the previous release cannot take the traffic back (the watch then ends as failed). */
-  private watchRollBack({ handoff }: WatchState, reason: string): string {
-    const { previous, release, releaseIds, drainTimeoutMs } = handoff;
-    if (!this.supervisor.list().some((i) => i.spec.id === previous && i.info().healthy)) {
-      throw new Error(`release ${previous} has no healthy instance, so traffic stays on ${release}`);
-    }
-    this.setWeights({ [previous]: 100 });
-    this.stopInstances(releaseIds, drainTimeoutMs).catch((err: Error) => this.log(`could not stop the instances of ${release}: ${err.message}`));
-    recordWatchRollback(this.appDir, handoff, reason).catch((err: Error) => this.log(`could not record the watch's rollback: ${err.message}`));
-    return `${reason}: traffic moved back to ${previous}; the instances of ${release} are stopped`;
   }
 
   status(): TargetStatus {
