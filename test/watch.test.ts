@@ -22,6 +22,7 @@ const watchConfig = (watch: string) => `analysis:\n  watch: ${watch}\nalerts:\n 
 interface WatchDoc { release: string; previous: string; until: string; status: string; reason?: string; endedAt?: string }
 interface StatusDoc {
   live: string | null;
+  monitoring: string | null;
   agent: { pid: number } | null;
   watch: WatchDoc | null;
   releases: Array<{ id: string; weight: number; instances: Array<{ id: string; pid: number; healthy: boolean }> }>;
@@ -112,7 +113,7 @@ test('--wait: a blue-green release failing 30% of /api/hello is moved back by th
   }
 });
 
-test('without --wait the deploy exits 0 at the switch; the agent then moves traffic back and history, status and the webhook say so', async () => {
+test('without --wait the deploy exits 0 at the switch; the agent then moves traffic back and history, status and the webhook say so', async (t) => {
   const load = userLoad();
   try {
     await sleep(500);
@@ -125,6 +126,7 @@ test('without --wait the deploy exits 0 at the switch; the agent then moves traf
     assert.match(run.stderr, /the agent watches its live traffic until/);
     const s = await statusUntil((x) => x.watch?.status === 'rolled_back' && x.watch.release === d.release, 'the watch rolled back');
     assert.match(s.watch?.reason ?? '', /error rate/);
+    t.diagnostic(`watch start → traffic moved back: ${Date.parse(s.watch?.endedAt ?? '') - (Date.parse(d.watch.until) - 30_000)} ms (${s.watch?.reason})`);
     const alert = await hook.waitFor((e) => e.deployment === d.id && e.status === 'rolled_back', 10_000);
     assert.match(alert.reason, /watch after the switch found a regression/);
     const row = deploymentRow(d.id);
@@ -132,6 +134,8 @@ test('without --wait the deploy exits 0 at the switch; the agent then moves traf
     const releases = (await runCcom(['releases', '-C', app.dir, '--json'])).json.releases as Array<{ id: string; status: string }>;
     assert.equal(releases.find((r) => r.id === d.release)?.status, 'rolled_back');
     assert.equal(releases.find((r) => r.id === d.previous)?.status, 'live');
+    const metrics = await (await fetch(s.monitoring as string)).text();
+    assert.match(metrics, /^ccom_watch_outcomes_total\{outcome="rolled_back",app="fixture"\} [1-9]/m);
     const human = await runCcom(['status', '-C', app.dir]);
     assert.match(human.stderr, /last watch \(.+\): rolled back/);
     await statusUntil((x) => x.releases.every((r) => r.id === d.previous), 'only the previous release runs');

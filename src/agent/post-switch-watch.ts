@@ -1,5 +1,5 @@
 import { judge } from '../analysis/judge.js';
-import { EMPTY, windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
+import { windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
 import type { InstanceInfo, WatchHandoff, WatchReport, WatchStatusName } from '../targets/types.js';
 
 /** How often the watch judges: the same cadence as a canary's analysis. */
@@ -138,5 +138,5 @@ export class PostSwitchWatch {
 }
 
 function snapshot(metrics: ReleaseMetrics, release: string): MetricsSnapshot {
-  return { at: 0, boundsMs: [], releases: { [release]: metrics ?? EMPTY } };
+  return { at: 0, boundsMs: [], releases: { [release]: metrics } };
 }
