@@ -20,6 +20,7 @@ const ANALYSIS: Config['analysis'] = {
   warmupMs: 1000,
   minLatencyDeltaMs: 25,
   probeRate: 10,
+  watchMs: 0,
 };
 
 /**

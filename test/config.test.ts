@@ -70,7 +70,7 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   strategy: 'blue-green',
   canary: { steps: [10, 50, 100], intervalMs: 5000 },
   rolling: { batch: 1, intervalMs: 2000 },
-  analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback', warmupMs: 1000, minLatencyDeltaMs: 25, probeRate: 10 },
+  analysis: { maxErrorRate: 0.01, maxLatencyP99Ms: 500, maxLatencyRatio: 1.5, minRequests: 20, inconclusiveTimeoutMs: 60_000, onInconclusive: 'rollback', warmupMs: 1000, minLatencyDeltaMs: 25, probeRate: 10, watchMs: 60_000 },
   proxy: { host: '127.0.0.1', port: 8080 },
   monitoring: { port: 9464, portFromDefault: true, business: [] },
   alerts: { format: 'json', timeoutMs: 2000, retries: 2 },

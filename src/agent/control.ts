@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isUserError, messageOf } from '../errors.js';
-import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, WatchHandoff } from '../targets/types.js';
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';
@@ -62,6 +62,13 @@ async function handle(core: AgentCore, hooks: ControlHooks, req: IncomingMessage
       else core.lease.hold(lease);
       return sendJson(res, 200, {});
     }
+    case 'POST /v1/watch':
+      return sendJson(res, 200, core.startWatch((await readJson<{ handoff: WatchHandoff }>(req)).handoff));
+    case 'POST /v1/watch/end':
+      core.watch.end((await readJson<{ by: string }>(req)).by);
+      return sendJson(res, 200, {});
+    case 'GET /v1/watch':
+      return sendJson(res, 200, { watch: core.watch.report() });
     case 'POST /v1/weights': {
       const { weights } = await readJson<{ weights: Record<string, number> }>(req);
       core.setWeights(weights);

@@ -2,7 +2,7 @@ import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
-import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus } from '../targets/types.js';
+import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus, WatchHandoff, WatchReport } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import type { HeldAddress } from './held-socket.js';
@@ -13,6 +13,8 @@ import type { AgentStateFile } from './state-file.js';
 import { Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
+import type { PostSwitchWatch } from './post-switch-watch.js';
+import { agentWatch } from './agent-watch.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -26,6 +28,8 @@ export class AgentCore {
     (lease) => this.restoreAfterDeployerDied(lease),
     (lease) => this.state.update({ lease }),
   );
+  /** The post-switch watch: judges a new release with the previous one warm, moves traffic back on a regression. */
+  readonly watch: PostSwitchWatch;
   private options: ConnectOptions | undefined;
   /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
   renewGuardian: (() => Promise<void>) | undefined;
@@ -48,6 +52,7 @@ export class AgentCore {
       log,
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
+    this.watch = agentWatch(this, state);
     this.listener = new PublicListener(() => createProxyServer(this.router), held);
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
@@ -80,6 +85,8 @@ export class AgentCore {
     // A deploy was moving traffic when the previous agent died: keep watching its process.
     const lease = this.state.get().lease;
     if (lease) this.lease.hold(lease);
+    const watch = this.state.get().watch;
+    if (watch) this.watch.resume(watch);
     const options = this.savedOptions();
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
@@ -170,6 +177,13 @@ export class AgentCore {
     recordAbandoned(this.appDir, lease, outcome).catch((err: Error) => this.log(`could not record the abandoned deployment: ${err.message}`));
   }
 
+  /** The previous release's counters now are its last window: what it served while it had the traffic. */
+  startWatch(handoff: WatchHandoff): WatchReport {
+    this.watch.end('a new watch');
+    const stable = { ...this.router.counters(handoff.previous), latency: this.router.latency(handoff.previous) };
+    return this.watch.start(handoff, stable.requests > 0 ? stable : null);
+  }
+
   status(): TargetStatus {
     return {
       url: this.listener.url(),
@@ -178,6 +192,7 @@ export class AgentCore {
       instances: this.supervisor.list().map((i) => i.info()),
       agent: { pid: process.pid, restarts: this.restarts },
       table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
+      watch: this.watch.report(),
     };
   }
 
@@ -191,6 +206,7 @@ export class AgentCore {
   }
 
   async stopEverything(): Promise<void> {
+    this.watch.end('ccom down');
     this.routing.setWeights({});
     await this.supervisor.stopAll();
     await this.listener.close();

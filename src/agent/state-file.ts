@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readRegularFile } from '../gates/regular-file.js';
-import type { ConnectOptions, ReleaseSpec, TrafficGuard } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, TrafficGuard, WatchReport } from '../targets/types.js';
+import type { WatchState } from './post-switch-watch.js';
 
 /** What an agent must know after a restart (or a handover) to serve exactly as before. */
 export interface AgentState {
@@ -14,11 +15,14 @@ export interface AgentState {
   options: ConnectOptions | null;
   /** A deploy moving traffic right now: a restarted agent keeps watching its process. */
   lease: TrafficGuard | null;
+  /** The post-switch watch running now (a restarted agent resumes it) and the last one's outcome. */
+  watch: WatchState | null;
+  lastWatch: WatchReport | null;
 }
 
 export type PersistedSpec = Omit<ReleaseSpec, 'env' | 'secretNames'> & { secretNames?: string[] };
 
-const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null };
+const EMPTY: AgentState = { weights: {}, instances: [], specs: {}, options: null, lease: null, watch: null, lastWatch: null };
 
 /**
  * The agent's routing state in `agent-state.json` of the app's state dir, written whole on every change: to a

@@ -30,6 +30,7 @@ export async function runProgram(argv: string[], version: string): Promise<void>
   command('deploy', 'run the deployment process: validate, deploy, verify, report')
     .addOption(new Option('--strategy <name>', 'override the strategy for this deploy').choices(['recreate', 'rolling', 'blue-green', 'canary']))
     .option('--dry-run', 'run pre-deployment validation only and print the plan')
+    .option('--wait', 'also wait for the watch after the switch (analysis.watch); exit 1 if it rolled back')
     .action((opts, cmd: Command) => runCommand('deploy', cmd));
   command('status', 'live release, traffic weights, instances, URL').action((opts, cmd: Command) => runCommand('status', cmd));
   command('releases', 'release history, newest first').action((opts, cmd: Command) => runCommand('releases', cmd));

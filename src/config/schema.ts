@@ -203,13 +203,16 @@ export const configSchema = section({
     minLatencyDelta: duration.default(25),
     // Requests/s of ccom's own probes to each release while live traffic is short of minRequests; 0 turns them off.
     probeRate: int(0, 1000, 'requests per second, like 10 (0 turns probes off)').default(10),
+    // After the switch the previous release stays warm this long while live traffic is judged; 0: off.
+    watch: duration.default(60_000),
   })
-    .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, ...rest }) => ({
+    .transform(({ maxLatencyP99, inconclusiveTimeout, warmup, minLatencyDelta, watch, ...rest }) => ({
       ...rest,
       maxLatencyP99Ms: maxLatencyP99,
       inconclusiveTimeoutMs: inconclusiveTimeout,
       warmupMs: warmup,
       minLatencyDeltaMs: minLatencyDelta,
+      watchMs: watch,
     }))
     .prefault({}),
   proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),

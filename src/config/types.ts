@@ -56,6 +56,8 @@ export interface Config {
     minLatencyDeltaMs: number;
     /** Requests/s of ccom's own probes to each release while live traffic is short of minRequests (0: off). */
     probeRate: number;
+    /** After traffic moved, how long the agent judges the new release with the previous one warm (0: no watch). */
+    watchMs: number;
   };
   proxy: { host: string; port: number };
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */

@@ -5,7 +5,7 @@ import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
 import { createTarget } from '../targets/index.js';
-import type { TrafficGuard } from '../targets/types.js';
+import type { TrafficGuard, WatchReport } from '../targets/types.js';
 import { releasesDir } from '../app-state.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
@@ -21,11 +21,14 @@ import { reachableUrl } from './reachable-url.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
 import { removeRelease, validate } from './validate.js';
+import { throwIfWatchRolledBack, waitForWatch, watchHandoff } from './watch.js';
 
 export interface DeployOptions {
   appDir: string;
   strategy?: StrategyName;
   dryRun: boolean;
+  /** Also wait for the post-switch watch's end (exit 1 when it rolled back). */
+  wait?: boolean;
   emit: Emit;
 }
 
@@ -63,6 +66,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   }
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
+  let watchReport: WatchReport | undefined;
   const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
@@ -87,6 +91,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         await target.connect(connectOptions(config));
         step.message(`proxy on ${reachableUrl(target.publicUrl())}`);
       });
+      // A watch of the last deploy ends here: its warm instances are this deploy's old set.
+      await target.endWatch();
       const before = await target.status();
       const running = before.instances;
       const fallback = servingWeights(before.weights);
@@ -94,8 +100,10 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       changed = true;
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
+      const url = reachableUrl(target.publicUrl());
+      const watch = watchHandoff(target, { deploymentId: id, release: releaseId, previous: live?.id ?? null, config, alert: trafficGuard(base, config, {}, url).alert });
       try {
-        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, reachableUrl(target.publicUrl())));
+        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, url));
         await strategy.run({
           target,
           config,
@@ -105,6 +113,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
           steps,
           emit: opts.emit,
           control: storeControl(store, id),
+          ...(watch.handOff ? { handOffWatch: watch.handOff } : {}),
         });
       } catch (err) {
         throw await dataAfterRollback(migrationCtx, migration, err);
@@ -113,6 +122,11 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       }
       store.markLive(releaseId);
       pruneReleases(store, config.releases.keep);
+      watchReport = watch.report();
+      if (opts.wait && watchReport) {
+        watchReport = await waitForWatch(target, steps, watchReport);
+        throwIfWatchRolledBack(store, watchReport);
+      }
     }
   } catch (err) {
     outcome = outcomeOf(err, changed);
@@ -122,7 +136,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     stopInterrupts();
     unlock.release();
   }
-  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records }, outcome, opts.emit);
+  const watchDoc = watchReport && { until: watchReport.until, status: watchReport.status, ...(watchReport.reason ? { reason: watchReport.reason } : {}) };
+  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records, ...(watchDoc ? { watch: watchDoc } : {}) }, outcome, opts.emit);
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;

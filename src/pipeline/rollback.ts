@@ -70,6 +70,8 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     const { spec, config: releaseConfig, warning } = specForStored(opts.appDir, wanted);
     if (warning) opts.emit({ type: 'info', message: `⚠ ${warning}` });
     await steps.must('agent', () => target.connect(connectOptions(config)));
+    // A running watch ends first; the release it kept warm is reused when it is the one rolled back to.
+    await target.endWatch();
     const running = (await target.status()).instances;
     changed = true;
     await blueGreen.run({

@@ -1,4 +1,5 @@
 import type { StrategyName } from '../config/types.js';
+import type { WatchStatusName } from '../targets/types.js';
 
 export type StepStatus = 'running' | 'passed' | 'failed' | 'warned' | 'skipped';
 export type DeploymentStatus = 'succeeded' | 'rolled_back' | 'blocked' | 'failed';
@@ -29,6 +30,8 @@ export interface DeploymentDoc {
   finishedAt: string;
   durationMs: number;
   steps: StepRecord[];
+  /** The post-switch watch the agent runs (or, with `--wait`, ran) for this deployment. */
+  watch?: { until: string; status: WatchStatusName; reason?: string };
 }
 
 /** What the pipeline tells the reporter as it goes. */

@@ -104,6 +104,8 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
           if (d.kind === 'dry-run') out(c.green(messages.dryRun(d.release)));
           else out(c.green(c.bold(messages.success(d.url ?? '(no URL)'))));
           if (d.kind !== 'dry-run') out(c.dim(`  release ${d.release} · ${d.strategy} · ${formatMs(d.durationMs)}`));
+          if (d.watch?.status === 'running') out(`  the agent watches its live traffic until ${d.watch.until} and moves traffic back on a regression (\`ccom status\` shows how it ends)`);
+          else if (d.watch?.status === 'passed') out(c.dim(`  watch: ${d.watch.reason ?? 'passed'}`));
         } else if (isCancelled(d.reason) && d.status !== 'failed') {
           // The user's choice, not a failure: no "failed", and the fix is only to deploy again.
           out(c.yellow(messages.cancelled(d.reason ?? '')));

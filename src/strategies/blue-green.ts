@@ -3,11 +3,13 @@ import { rollBack, previousWeights } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import type { Strategy, StrategyContext } from './types.js';
 import { warmUp } from './warm.js';
+import { handOffWatch } from './watch-handoff.js';
 
 /**
  * Starts the full new set beside the old one, checks it through the preview route, switches
- * all traffic in one atomic swap, checks the public URL, then drains and stops the old set.
- * Until the old set is stopped, a rollback is one more swap.
+ * all traffic in one atomic swap, checks the public URL, then drains and stops the old set (or,
+ * with `analysis.watch`, keeps it warm while the agent watches). Until the old set is stopped,
+ * a rollback is one more swap.
  */
 export const blueGreen: Strategy = {
   name: 'blue-green',
@@ -44,6 +46,7 @@ export const blueGreen: Strategy = {
       });
     }
     const old = ctx.running.filter((i) => i.release !== spec.id).map((i) => i.id);
+    if (await handOffWatch(ctx, newIds, old)) return;
     await run(ctx, 'drain', async (step) => {
       await target.stopInstances(old, config.drainTimeoutMs);
       step.message(old.length ? `${old.length} old instance(s) drained and stopped` : 'nothing to drain');

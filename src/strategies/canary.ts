@@ -5,6 +5,7 @@ import { previousWeights, rollBack } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import type { Strategy, StrategyContext } from './types.js';
 import { warmUp } from './warm.js';
+import { handOffWatch } from './watch-handoff.js';
 
 /**
  * Moves traffic to the new release in `canary.steps`, judging its live traffic continuously
@@ -58,6 +59,7 @@ export const canary: Strategy = {
       });
     }
     const old = ctx.running.filter((i) => i.release !== spec.id).map((i) => i.id);
+    if (await handOffWatch(ctx, newIds, old)) return;
     await run(ctx, 'drain', async (step) => {
       await target.stopInstances(old, config.drainTimeoutMs);
       step.message(`${old.length} instance(s) of ${stable} drained and stopped`);

@@ -3,6 +3,7 @@ import { blueGreen } from './blue-green.js';
 import { observe } from './observe.js';
 import { previousWeights, rollBack } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
+import { handOffWatch } from './watch-handoff.js';
 import type { Strategy, StrategyContext } from './types.js';
 import { warmUp } from './warm.js';
 
@@ -26,6 +27,8 @@ export const rolling: Strategy = {
     const others = ctx.running.filter((i) => i.release !== stable && i.release !== spec.id).map((i) => i.id);
     const newIds: string[] = [];
     const stableSeen = {};
+    // With a post-switch watch the last old batch stays up (weight 0): the warm previous release.
+    const keptWarm: string[] = [];
     const share = () => (100 * newIds.length) / (newIds.length + oldLeft.length);
     try {
       while (newIds.length < total) {
@@ -39,7 +42,8 @@ export const rolling: Strategy = {
           const warmed = await warmUp(ctx, spec.id, newIds.length);
           const leaving = oldLeft.splice(0, batch);
           await target.setWeights(oldLeft.length === 0 ? { [spec.id]: 100 } : { [spec.id]: share(), [stable]: 100 - share() });
-          await target.stopInstances(leaving, config.drainTimeoutMs);
+          if (oldLeft.length === 0 && ctx.handOffWatch) keptWarm.push(...leaving);
+          else await target.stopInstances(leaving, config.drainTimeoutMs);
           const label = `with ${newIds.length} of ${total} instances replaced`;
           const verdict = await observe(ctx, { release: spec.id, stable: oldLeft.length ? stable : null, durationMs: config.rolling.intervalMs, label, instanceIds: newIds, stableSeen });
           step.message(`${Math.round(share())}% of traffic on ${spec.id}; warmed: ${warmed}; ${verdict}`);
@@ -49,16 +53,17 @@ export const rolling: Strategy = {
     } catch (err) {
       await rollBack(ctx, err, async () => {
         // Old capacity first, then traffic, then the new instances go: users always have a full set.
-        const missing = total - oldLeft.length;
+        const missing = total - oldLeft.length - keptWarm.length;
         if (missing > 0) await target.startInstances(previous.spec, missing);
         await target.setWeights(previousWeights(ctx));
         await target.stopInstances(newIds, config.drainTimeoutMs);
         return `${stable} restored to ${total} instance(s) with all traffic; new instances stopped`;
       });
     }
+    if (await handOffWatch(ctx, newIds, [...keptWarm, ...others])) return;
     await run(ctx, 'drain', async (step) => {
-      await target.stopInstances([...oldLeft, ...others], config.drainTimeoutMs);
-      step.message(`${oldLeft.length + others.length} leftover instance(s) stopped`);
+      await target.stopInstances([...oldLeft, ...keptWarm, ...others], config.drainTimeoutMs);
+      step.message(`${oldLeft.length + keptWarm.length + others.length} leftover instance(s) stopped`);
     }, { always: true }); // once verified, finishing beats stopping half-way
   },
 };

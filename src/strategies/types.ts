@@ -17,6 +17,11 @@ export interface StrategyContext {
   emit: Emit;
   /** `ccom promote` / `ccom abort` from another terminal (strategies that pause). */
   control?: DeployControl;
+  /**
+   * Set when `analysis.watch` is on and a previous release served: hands the post-switch watch
+   * to the target (the previous release's `previousIds` stay warm) and says until when it runs.
+   */
+  handOffWatch?: (ids: { releaseIds: string[]; previousIds: string[] }) => Promise<string>;
 }
 
 /**

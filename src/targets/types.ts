@@ -67,6 +67,8 @@ export interface TargetStatus {
   agent?: { pid: number; restarts: number };
   /** The proxy's routing table as it is: release → weight and upstream instance ids. */
   table?: { id: string; weight: number; upstreams: string[] }[];
+  /** The running post-switch watch, else the last one's outcome. */
+  watch?: WatchReport | null;
 }
 
 /** What a target does for a deployment whose process dies while it moves traffic. */
@@ -79,6 +81,36 @@ export interface TrafficGuard {
   release: string;
   /** The webhook to tell (the deployment's own alert would never be sent). */
   alert?: { alerts: Config['alerts']; event: Omit<AlertEvent, 'status' | 'reason' | 'at'> };
+}
+
+/**
+ * A post-switch watch handed to the target: it judges `release`'s live traffic for `durationMs`
+ * against `previous`, whose instances stay warm (weight 0), and moves traffic back on a regression.
+ */
+export interface WatchHandoff {
+  deploymentId: string;
+  release: string;
+  previous: string;
+  /** Instances of the new release (a crash fails the watch) and the warm ones of the previous. */
+  releaseIds: string[];
+  previousIds: string[];
+  analysis: Config['analysis'];
+  durationMs: number;
+  drainTimeoutMs: number;
+  alert?: TrafficGuard['alert'];
+}
+
+export type WatchStatusName = 'running' | 'passed' | 'rolled_back' | 'ended' | 'failed';
+
+/** A watch as the target reports it: running until `until`, or how it ended and why. */
+export interface WatchReport {
+  deploymentId: string;
+  release: string;
+  previous: string;
+  until: string;
+  status: WatchStatusName;
+  reason?: string;
+  endedAt?: string;
 }
 
 export interface ProbeResponse {
@@ -122,6 +154,15 @@ export interface Target {
    * killed mid-way, when nothing else would judge or roll back the new release.
    */
   guardTraffic(guard: TrafficGuard | null): Promise<void>;
+  /** Starts the post-switch watch (it outlives this process) and says until when it runs. */
+  watch(handoff: WatchHandoff): Promise<WatchReport>;
+  /**
+   * Ends a running watch before another deploy or rollback moves traffic: nothing is stopped,
+   * the previous release's warm instances are the caller's to reuse or stop.
+   */
+  endWatch(): Promise<void>;
+  /** The running watch, else the last one's outcome (null: none since the agent's state began). */
+  watchStatus(): Promise<WatchReport | null>;
   /** A request to one release through a preview route users cannot reach. */
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse>;
   /** A request through the public URL, as a user would send it. */

@@ -5,7 +5,7 @@ import { pinStateDir } from '../../src/app-state.js';
 import { runCcom, setCcomHome, stateOf } from './ccom.js';
 
 /** How a fixture release behaves: the failure modes a deploy must survive. */
-export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic' | 'port-taken-once' | 'port-taken-always';
+export type AppMode = 'ok' | 'crash-on-boot' | 'never-healthy' | 'broken-page' | 'crash-after-boot' | 'flaky-20' | 'slow-300' | 'crash-on-traffic' | 'port-taken-once' | 'port-taken-always' | 'hello-30';
 
 /**
  * A real HTTP app in a temp dir. `/` answers `ok <version>`, `/healthz` 200; the mode makes it
@@ -33,6 +33,12 @@ const server = http.createServer((req, res) => {
   }
   if (req.url.startsWith('/slow')) {
     return setTimeout(() => { res.writeHead(200); res.end('slow ' + VERSION); }, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 500));
+  }
+  // hello-30 fails 3 in 10 requests to /api/hello; health, / and the smoke tests are fine.
+  if (req.url === '/api/hello') {
+    if (MODE === 'hello-30' && ++served % 10 < 3) { res.writeHead(500); return res.end('hello failed ' + VERSION); }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    return res.end('ok hello ' + VERSION);
   }
   if (MODE === 'broken-page') { res.writeHead(500); return res.end('internal error ' + VERSION); }
   // flaky-20 fails one request in five once it takes traffic (smoke and health checks pass).
@@ -99,6 +105,12 @@ export interface FixtureApp {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Tests not about the post-switch watch turn it off: they expect the old set stopped when a
+ * deploy returns, as before the watch existed.
+ */
+const WATCH_OFF = 'analysis:\n  watch: 0\n';
+
 export const BASE_CONFIG = `app: fixture
 start: node server.js
 instances: 2
@@ -116,7 +128,14 @@ monitoring:
   port: 0
 drainTimeout: 5s
 stopTimeout: 3s
-`;
+${WATCH_OFF}`;
+
+/** BASE_CONFIG plus `extra`, whose own `analysis:` section gets `watch: 0` unless it sets a watch. */
+function configText(extra: string): string {
+  if (!/^analysis:/m.test(extra)) return BASE_CONFIG + extra;
+  const base = BASE_CONFIG.replace(WATCH_OFF, '');
+  return base + (/^ {2}watch:/m.test(extra) ? extra : extra.replace(/^analysis:\n/m, WATCH_OFF));
+}
 
 export function fixtureApp(version = 'v1'): FixtureApp {
   const dir = mkdtempSync(join(tmpdir(), 'ccom-app-'));
@@ -134,7 +153,7 @@ export function fixtureApp(version = 'v1'): FixtureApp {
       writeFileSync(join(dir, 'server.js'), serverSource(v, mode));
     },
     config(extra = '') {
-      writeFileSync(join(dir, 'ccom.yaml'), BASE_CONFIG + extra);
+      writeFileSync(join(dir, 'ccom.yaml'), configText(extra));
     },
     async cleanup() {
       const pidFile = join(app.state, 'agent.pid');

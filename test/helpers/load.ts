@@ -24,7 +24,7 @@ export function startLoad(url: string, concurrency: number, maxMs = 120_000): { 
 
   const once = () =>
     new Promise<void>((resolve) => {
-      const req = request({ host: target.hostname, port: target.port, path: '/', agent }, (res) => {
+      const req = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, agent }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));

@@ -52,6 +52,16 @@ export function createRegistry(core: AgentCore, deploymentsByStatus: () => Recor
       this.set(core.restarts);
     },
   });
+  new Counter({
+    name: 'ccom_watch_outcomes_total',
+    help: 'Post-switch watches that ended, by outcome (rolled_back: a regression moved traffic back)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(core.watch.outcomes)) this.inc({ outcome }, n);
+    },
+  });
   registry.registerMetric(latencyHistogramMetric(core.router));
   instanceMetrics(core, registry);
   new Counter({

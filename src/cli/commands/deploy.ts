@@ -11,6 +11,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     appDir: ctx.appDir,
     strategy: ctx.opts.strategy as StrategyName | undefined,
     dryRun: Boolean(ctx.opts.dryRun),
+    wait: Boolean(ctx.opts.wait),
     emit,
   });
   if (!ctx.json && startedFresh(result)) ctx.say(`  it keeps running after this command; stop it with \`ccom down${dirFlag(ctx.appDir)}\``);

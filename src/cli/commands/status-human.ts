@@ -1,5 +1,6 @@
 import { formatMs } from '../../report/human.js';
 import type { LockHolder } from '../../store/types.js';
+import type { WatchReport } from '../../targets/types.js';
 
 export interface StatusDoc {
   app: string;
@@ -8,6 +9,8 @@ export interface StatusDoc {
   live: string | null;
   releases: Array<{ id: string; weight: number; instances: Array<{ id: string; pid: number | null; port: number | null; state: string; restarts: number; problem?: string }> }>;
   agent: { pid: number; restarts: number } | null;
+  /** The post-switch watch running now, or how the last one ended. */
+  watch: WatchReport | null;
   deployment: RunningDeployment | null;
 }
 
@@ -35,6 +38,7 @@ export function statusLines(doc: StatusDoc, agentLog: string, now = Date.now()):
   }
   if (doc.monitoring) lines.push(`  metrics: ${doc.monitoring}`);
   if (doc.agent) lines.push(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${agentLog})` : ''}`);
+  if (doc.watch) lines.push(`  ${watchLine(doc.watch)}`);
   if (doc.deployment) lines.push(...deploymentLines(doc.deployment, doc.releases, now));
   return lines;
 }
@@ -52,4 +56,9 @@ function deploymentLines(d: RunningDeployment, releases: StatusDoc['releases'], 
   if (d.paused) lines.push(`    paused: ${d.paused}${how}`);
   if (d.waiting) lines.push(`    waiting for evidence: ${d.waiting}`);
   return lines;
+}
+
+function watchLine(w: WatchReport): string {
+  if (w.status === 'running') return `watch: ${w.release} is judged on live traffic until ${w.until}; ${w.previous} stays warm to move back to`;
+  return `last watch (${w.release} against ${w.previous}): ${w.status.replace('_', ' ')} at ${w.endedAt ?? w.until}${w.reason ? ` - ${w.reason}` : ''}`;
 }

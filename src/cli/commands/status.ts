@@ -37,6 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     live: live?.id ?? null,
     releases: releasesOf(status),
     agent: status.agent ?? null,
+    watch: status.watch ?? null,
     deployment: running
       ? {
           id: running.id,

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
-import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard } from '../types.js';
+import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WatchHandoff, WatchReport } from '../types.js';
 import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
 import { UserError } from '../../errors.js';
 import { ensureAgent } from './ensure-agent.js';
@@ -88,6 +88,18 @@ export class LocalTarget implements Target {
 
   async guardTraffic(guard: TrafficGuard | null): Promise<void> {
     await this.call('POST', '/v1/lease', { lease: guard }, IDEMPOTENT);
+  }
+
+  watch(handoff: WatchHandoff): Promise<WatchReport> {
+    return this.call<WatchReport>('POST', '/v1/watch', { handoff });
+  }
+
+  async endWatch(): Promise<void> {
+    await this.call('POST', '/v1/watch/end', { by: 'a new deployment or rollback' }, IDEMPOTENT);
+  }
+
+  async watchStatus(): Promise<WatchReport | null> {
+    return (await this.call<{ watch: WatchReport | null }>('GET', '/v1/watch')).watch;
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
