@@ -63,7 +63,7 @@ alerts:
 const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   shared: [],
   gates: [],
-  env: { required: [] },
+  env: { required: [], values: {} },
   instances: 2,
   health: { path: '/', intervalMs: 1000, timeoutMs: 30_000 },
   smoke: [],

@@ -48,3 +48,19 @@ export function memoryRestartDelayMs(instance: Instance, now = Date.now()): numb
   if (instance.memoryStreak <= 1) return 0;
   return Math.min(1000 * 2 ** (instance.memoryStreak - 2), MAX_MEMORY_BACKOFF_MS);
 }
+
+/**
+ * The instances in service whose process tree is over limits.memory, from one scan of /proc for
+ * all of them: the agent samples every instance periodically, and a scan per instance would
+ * multiply the cost by the number of instances.
+ */
+export function overMemoryLimit(instances: Instance[]): { instance: Instance; why: string }[] {
+  const over: { instance: Instance; why: string }[] = [];
+  for (const instance of instances) {
+    const limit = instance.spec.memoryLimit;
+    if (!limit || (instance.state !== 'healthy' && instance.state !== 'unhealthy')) continue;
+    const rss = procStats(instance.handle.pid)?.rssBytes;
+    if (rss !== undefined && rss > limit) over.push({ instance, why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)` });
+  }
+  return over;
+}

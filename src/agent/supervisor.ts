@@ -8,7 +8,7 @@ import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
 import { InstanceLog } from './instance-log.js';
 import { findInstancePort } from './instance-port.js';
-import { checkMemoryBeforeTraffic } from './memory-check.js';
+import { checkMemoryBeforeTraffic, overMemoryLimit } from './memory-check.js';
 import { restartInstance, type RestartHost } from './restart.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
@@ -23,6 +23,8 @@ export interface SupervisorOptions {
 
 /** Failed health checks in a row before an instance in service is taken out of the pool. */
 const FAILURES_BEFORE_UNHEALTHY = 3;
+/** How often limits.memory is sampled when no instance asks for more frequent health checks. */
+const DEFAULT_MEMORY_SAMPLE_MS = 1000;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
@@ -45,7 +47,11 @@ export class Supervisor {
     log: (message) => this.opts.log(message),
   };
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  private memoryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.scheduleMemorySample();
+  }
 
   list(): Instance[] {
     return [...this.instances.values()];
@@ -120,6 +126,7 @@ export class Supervisor {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.memoryTimer);
     for (const id of this.timers.keys()) this.clearTimer(id);
   }
 
@@ -189,7 +196,7 @@ export class Supervisor {
     const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
     const timer = setInterval(() => {
       void checkInService(instance, FAILURES_BEFORE_UNHEALTHY).then((action) => {
-        if (action.kind === 'restart') this.restart(instance, action.why, action.memory);
+        if (action.kind === 'restart') this.restart(instance, action.why);
         if (action.kind === 'changed') {
           if (action.log) this.opts.log(action.log);
           this.changed();
@@ -198,6 +205,23 @@ export class Supervisor {
     }, intervalMs);
     timer.unref();
     this.timers.set(instance.id, timer);
+  }
+
+  /**
+   * limits.memory of every instance, sampled together (one /proc scan) as often as the most
+   * frequent health check among them asks, 1 s when none has a limit.
+   */
+  private scheduleMemorySample(): void {
+    const intervals = this.list().filter((i) => i.spec.memoryLimit).map((i) => healthIntervalMs(i.spec.health.intervalMs));
+    this.memoryTimer = setTimeout(() => {
+      if (this.closed) return;
+      for (const { instance, why } of overMemoryLimit(this.list().filter((i) => i.inService))) {
+        instance.memoryRestarts++;
+        this.restart(instance, why, true);
+      }
+      this.scheduleMemorySample();
+    }, Math.min(DEFAULT_MEMORY_SAMPLE_MS, ...intervals));
+    this.memoryTimer.unref();
   }
 
   /** Replaces the process of an instance in service (see restart.ts); never throws. */

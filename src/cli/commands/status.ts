@@ -47,15 +47,21 @@ function releasesOf(status: TargetStatus) {
   return [...ids].map((id) => ({
     id,
     weight: status.weights[id] ?? 0,
-    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, ...(i.problem ? { problem: i.problem } : {}) })),
+    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, ...(i.groupPid ? { groupPid: i.groupPid } : {}), port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, cpuSeconds: i.cpuSeconds, rssBytes: i.rssBytes, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
+}
+
+/** CPU and memory of the instance's whole process tree (npm and its app together). */
+function usage(i: { cpuSeconds?: number; rssBytes?: number }): string {
+  if (i.cpuSeconds === undefined || i.rssBytes === undefined) return '';
+  return `  cpu ${i.cpuSeconds.toFixed(2)}s  mem ${Math.round(i.rssBytes / 1e6)}MB`;
 }
 
 function printHuman(ctx: CommandContext, doc: { app: string; url: string | null; monitoring: string | null; live: string | null; releases: ReturnType<typeof releasesOf>; agent: { pid: number; restarts: number } | null; deployment: unknown }): void {
   ctx.say(`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`);
   for (const r of doc.releases) {
     ctx.say(`  ${r.id}  ${r.weight}% of traffic`);
-    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
+    for (const i of r.instances) ctx.say(`    ${i.id}  pid ${i.pid}${i.groupPid ? ` (started by ${i.groupPid})` : ''}  port ${i.port}  ${i.state}${usage(i)}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
   }
   if (doc.monitoring) ctx.say(`  metrics: ${doc.monitoring}`);
   if (doc.agent) ctx.say(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see .ccom/logs/agent.log)` : ''}`);
