@@ -8,7 +8,7 @@ import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
 import { InstanceLog } from './instance-log.js';
 import { findInstancePort } from './instance-port.js';
-import { checkMemoryBeforeTraffic, overMemoryLimit } from './memory-check.js';
+import { checkMemoryBeforeTraffic, sampleMemory } from './memory-check.js';
 import { restartInstance, type RestartHost } from './restart.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
@@ -23,8 +23,6 @@ export interface SupervisorOptions {
 
 /** Failed health checks in a row before an instance in service is taken out of the pool. */
 const FAILURES_BEFORE_UNHEALTHY = 3;
-/** How often limits.memory is sampled when no instance asks for more frequent health checks. */
-const DEFAULT_MEMORY_SAMPLE_MS = 1000;
 
 /** Starts, watches, restarts and stops instances. Routing is derived from its state by the agent. */
 export class Supervisor {
@@ -47,11 +45,12 @@ export class Supervisor {
     log: (message) => this.opts.log(message),
   };
 
-  private memoryTimer: NodeJS.Timeout | undefined;
+  private readonly stopMemorySampler = sampleMemory(
+    () => this.list().filter((i) => i.inService),
+    (instance, why) => this.restart(instance, why, true),
+  );
 
-  constructor(private readonly opts: SupervisorOptions) {
-    this.scheduleMemorySample();
-  }
+  constructor(private readonly opts: SupervisorOptions) {}
 
   list(): Instance[] {
     return [...this.instances.values()];
@@ -126,7 +125,7 @@ export class Supervisor {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.memoryTimer);
+    this.stopMemorySampler();
     for (const id of this.timers.keys()) this.clearTimer(id);
   }
 
@@ -205,23 +204,6 @@ export class Supervisor {
     }, intervalMs);
     timer.unref();
     this.timers.set(instance.id, timer);
-  }
-
-  /**
-   * limits.memory of every instance, sampled together (one /proc scan) as often as the most
-   * frequent health check among them asks, 1 s when none has a limit.
-   */
-  private scheduleMemorySample(): void {
-    const intervals = this.list().filter((i) => i.spec.memoryLimit).map((i) => healthIntervalMs(i.spec.health.intervalMs));
-    this.memoryTimer = setTimeout(() => {
-      if (this.closed) return;
-      for (const { instance, why } of overMemoryLimit(this.list().filter((i) => i.inService))) {
-        instance.memoryRestarts++;
-        this.restart(instance, why, true);
-      }
-      this.scheduleMemorySample();
-    }, Math.min(DEFAULT_MEMORY_SAMPLE_MS, ...intervals));
-    this.memoryTimer.unref();
   }
 
   /** Replaces the process of an instance in service (see restart.ts); never throws. */
