@@ -63,7 +63,7 @@ alerts:
 const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   shared: [],
   gates: [],
-  env: { required: [] },
+  env: { required: [], values: {} },
   instances: 2,
   health: { path: '/', intervalMs: 1000, timeoutMs: 30_000 },
   smoke: [],
@@ -110,7 +110,7 @@ test('the full SPEC example resolves to milliseconds, fractions and renamed keys
       { name: 'test', run: 'npm test', timeoutMs: 300_000, required: true },
       { name: 'lint', run: 'npm run lint', timeoutMs: 600_000, required: false },
     ],
-    env: { file: '.env.production', required: ['DATABASE_URL'] },
+    env: { file: '.env.production', required: ['DATABASE_URL'], values: {} },
     migrations: { check: 'npx prisma migrate status', run: 'npx prisma migrate deploy', timeoutMs: 600_000 },
     backup: { run: 'cp data/app.db "$CCOM_BACKUP_DIR/"', restore: 'cp "$CCOM_BACKUP_DIR/app.db" data/', keep: 5, restoreOnRollback: true },
     health: { path: '/healthz', intervalMs: 1000, timeoutMs: 30_000 },
@@ -341,4 +341,20 @@ test('a config that attacks the parser (aliases expanding to millions of nodes, 
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
   assert.match(problems(`{"app":"shop","start":"x","shared":${deep}}`, 'ccom.json')[0] ?? '', /ccom\.json nests lists or mappings more than 32 levels deep/);
   assert.match(problems(`${MINIMAL}shared: ${deep}\n`)[0] ?? '', /ccom\.yaml nests lists or mappings more than 32 levels deep/);
+});
+
+test('env.values: non-secret variables as strings; PORT, CCOM_* and nested values are refused with their key', () => {
+  const at = (extra: string) => {
+    try {
+      parseConfigText(`${MINIMAL}${extra}`, 'ccom.yaml');
+      return [];
+    } catch (err) {
+      return String((err as Error).message).split('\n');
+    }
+  };
+  assert.deepEqual(parseConfigText(`${MINIMAL}env:\n  values: { NODE_ENV: staging, WORKERS: 3, DEBUG: false }\n`, 'ccom.yaml').env.values, { NODE_ENV: 'staging', WORKERS: '3', DEBUG: 'false' });
+  assert.match(at('env:\n  values: { PORT: 3000 }\n')[0] ?? '', /env\.values\.PORT: .*not PORT or CCOM_\*/);
+  assert.match(at('env:\n  values: { CCOM_RELEASE: x }\n')[0] ?? '', /env\.values\.CCOM_RELEASE/);
+  assert.match(at('env:\n  values: { A: [1] }\n')[0] ?? '', /env\.values\.A: got \[1\], expected a text, number or true\/false value/);
+  assert.match(at('env:\n  values: production\n')[0] ?? '', /env\.values: got "production", expected a mapping/);
 });

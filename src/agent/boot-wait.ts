@@ -7,7 +7,12 @@ import { tailFile } from './log-tail.js';
 
 /** A release that could not reach healthy: the message names the check and what it saw. */
 export class BootFailure extends Error {
-  constructor(message: string, readonly detail: string) {
+  constructor(
+    message: string,
+    readonly detail: string,
+    /** What the user can do, when the failure says more than "read the logs". */
+    readonly fix?: string,
+  ) {
     super(message);
     this.name = 'BootFailure';
   }
@@ -16,6 +21,19 @@ export class BootFailure extends Error {
 /** A stop can arrive during any await of a start or restart; re-read the state after each. */
 export function stoppedMeanwhile(instance: Instance): boolean {
   return instance.state === 'stopping' || instance.state === 'stopped';
+}
+
+/**
+ * An app that answers the health path with 404 (or 401, 403…) for this long after it started
+ * listening has no such route, or guards it: waiting out health.timeout would not change that.
+ * 429 is left out, as it says "later", and 4xx answers while a framework still compiles its
+ * routes (Next.js in dev) last well under this.
+ */
+const CLIENT_ERROR_GRACE_MS = 3000;
+const HEALTH_PATH_FIX = 'set health.path in ccom.yaml to a route that answers 200 (the app answered the health check, so it listens on $PORT)';
+
+function isClientError(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
 }
 
 /**
@@ -31,10 +49,16 @@ export async function waitHealthy(instance: Instance, cancel: { cancelled: boole
   void instance.handle.exited.then((how) => (exit = how));
   let delay = 25;
   let observed = 'no check ran';
+  let clientErrorSince: number | undefined;
   while (!cancel.cancelled) {
     if (exit !== undefined) throw bootFailure(instance, `crashed on boot: ${exit}`);
     const probe = await probeHealth(instance.port, path, Math.min(2000, Math.max(250, deadline - Date.now())));
     observed = probe.observed;
+    clientErrorSince = isClientError(probe.status) ? (clientErrorSince ?? Date.now()) : undefined;
+    if (clientErrorSince !== undefined && Date.now() - clientErrorSince >= CLIENT_ERROR_GRACE_MS) {
+      const what = `health check GET ${path} answered ${observed} for ${CLIENT_ERROR_GRACE_MS / 1000}s: the app has no such route (or refuses it); ${HEALTH_PATH_FIX}`;
+      throw bootFailure(instance, what, HEALTH_PATH_FIX);
+    }
     if (probe.ok) {
       if (stoppedMeanwhile(instance)) throw new BootFailure('stopped while starting', '');
       instance.state = 'healthy';
@@ -44,7 +68,8 @@ export async function waitHealthy(instance: Instance, cancel: { cancelled: boole
     if (Date.now() >= deadline) {
       // Connection refused all along usually means the app listens on its own port, not $PORT.
       const hint = observed === 'connection refused' ? `; nothing listened on port ${instance.port}: does the app listen on $PORT?` : '';
-      throw bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})${hint}`);
+      const fix = clientErrorSince === undefined ? undefined : HEALTH_PATH_FIX;
+      throw bootFailure(instance, `health check GET ${path} did not pass within ${timeoutMs}ms (last: ${observed})${hint}${fix ? `; ${fix}` : ''}`, fix);
     }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     delay = Math.min(delay * 2, intervalMs, 500);
@@ -88,11 +113,11 @@ export async function waitBooted(first: Instance, cancel: { cancelled: boolean }
   }
 }
 
-function bootFailure(instance: Instance, what: string): BootFailure {
+function bootFailure(instance: Instance, what: string, fix?: string): BootFailure {
   const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
   // What the app wrote last may still wait in its log pipe.
   instance.log.drain();
-  return new BootFailure(message, tailFile(instance.logFile, 20));
+  return new BootFailure(message, tailFile(instance.logFile, 20), fix);
 }
 
 function sleep(ms: number): Promise<void> {

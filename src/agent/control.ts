@@ -25,7 +25,7 @@ export function createControlServer(core: AgentCore, hooks: ControlHooks): Serve
     if (url.startsWith(PREVIEW_PREFIX)) return preview(core, url, req, res);
     handle(core, hooks, req, res).catch((err) => {
       if (res.headersSent) return res.destroy();
-      if (err instanceof BootFailure) return sendError(res, 422, err.message, { detail: err.detail });
+      if (err instanceof BootFailure) return sendError(res, 422, err.message, { detail: err.detail, fix: err.fix });
       if (isUserError(err)) return sendError(res, 409, err.message, { fix: err.fix, detail: err.detail });
       core.log(`control API error on ${req.method} ${url}: ${(err as Error).stack ?? messageOf(err)}`);
       sendError(res, 500, `agent error: ${messageOf(err)}`);

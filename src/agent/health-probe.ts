@@ -4,6 +4,8 @@ export interface ProbeResult {
   ok: boolean;
   /** What the check saw, for messages: "200", "503", "connection refused", "timed out after 2000ms". */
   observed: string;
+  /** The HTTP status, when the app answered at all. */
+  status?: number;
 }
 
 /** One health check: GET the path on the instance; healthy on 2xx/3xx. */
@@ -12,7 +14,7 @@ export function probeHealth(port: number, path: string, timeoutMs: number): Prom
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false, headers: { 'user-agent': 'ccom-health' } }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
-      resolve({ ok: status >= 200 && status < 400, observed: `HTTP ${status}` });
+      resolve({ ok: status >= 200 && status < 400, observed: `HTTP ${status}`, status });
     });
     req.setTimeout(timeoutMs, () => {
       req.destroy();

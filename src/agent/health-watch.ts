@@ -1,10 +1,7 @@
 import { probeHealth } from './health-probe.js';
 import type { Instance } from './instance.js';
-import { procStats } from './proc-stats.js';
 
-export type WatchAction = { kind: 'none' } | { kind: 'changed'; log?: string } | { kind: 'restart'; why: string; memory?: boolean };
-
-const mb = (n: number) => `${Math.round(n / 1e6)}MB`;
+export type WatchAction = { kind: 'none' } | { kind: 'changed'; log?: string } | { kind: 'restart'; why: string };
 
 /** Bounds of the health-check period the agent will run, whatever the config says. */
 export const MIN_HEALTH_INTERVAL_MS = 100;
@@ -20,18 +17,12 @@ export function healthIntervalMs(configured: number): number {
 }
 
 /**
- * One periodic check of an instance in service: over its memory limit → restart (counted);
- * `failuresBeforeUnhealthy` failed health checks in a row → out of the pool; unhealthy for
+ * One periodic health check of an instance in service (limits.memory is sampled for all
+ * instances at once, see memory-check.ts): `failuresBeforeUnhealthy` failed health checks in a row → out of the pool; unhealthy for
  * longer than health.timeout → restart; healthy again → back in the pool.
  */
 export async function checkInService(instance: Instance, failuresBeforeUnhealthy: number): Promise<WatchAction> {
   if (instance.state !== 'healthy' && instance.state !== 'unhealthy') return { kind: 'none' };
-  const limit = instance.spec.memoryLimit;
-  const rss = limit ? procStats(instance.handle.pid)?.rssBytes : undefined;
-  if (limit && rss !== undefined && rss > limit) {
-    instance.memoryRestarts++;
-    return { kind: 'restart', why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)`, memory: true };
-  }
   const { path, timeoutMs } = instance.spec.health;
   const probe = await probeHealth(instance.port, path, Math.min(10_000, Math.max(1000, healthIntervalMs(instance.spec.health.intervalMs))));
   instance.lastObserved = probe.observed;

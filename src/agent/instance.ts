@@ -46,15 +46,19 @@ export class Instance {
   }
 
   info(): InstanceInfo {
+    const stats = procStats(this.handle.pid);
+    const appPid = stats?.appPid ?? this.handle.pid;
     return {
       id: this.id,
       release: this.spec.id,
-      pid: this.handle.pid,
+      pid: appPid,
+      ...(appPid !== this.handle.pid ? { groupPid: this.handle.pid } : {}),
+      cpuSeconds: stats?.cpuSeconds,
       port: this.port,
       healthy: this.state === 'healthy',
       state: this.state,
       restarts: this.restarts,
-      rssBytes: procStats(this.handle.pid)?.rssBytes,
+      rssBytes: stats?.rssBytes,
       ...(this.problem ? { problem: this.problem } : {}),
     };
   }

@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Instance } from './instance.js';
+import { healthIntervalMs } from './health-watch.js';
 import { procStats } from './proc-stats.js';
 
 /** No app runs in less: a smaller limits.memory can only restart instances over and over. */
@@ -47,4 +48,46 @@ export function memoryRestartDelayMs(instance: Instance, now = Date.now()): numb
   instance.memoryStreak = now - instance.healthySince > CALM_MS ? 1 : instance.memoryStreak + 1;
   if (instance.memoryStreak <= 1) return 0;
   return Math.min(1000 * 2 ** (instance.memoryStreak - 2), MAX_MEMORY_BACKOFF_MS);
+}
+
+/** How often limits.memory is sampled when no instance asks for more frequent health checks. */
+const DEFAULT_SAMPLE_MS = 1000;
+
+/**
+ * Samples limits.memory of every instance together, from one scan of /proc (see proc-stats.ts):
+ * a scan per instance would multiply the cost by the number of instances. Runs as often as the
+ * most frequent health check among limited instances asks, 1 s at most; an instance over its
+ * limit is counted and handed to `restart`. Returns the function that stops sampling.
+ */
+export function sampleMemory(instances: () => Instance[], restart: (instance: Instance, why: string) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    const intervals = instances().filter((i) => i.spec.memoryLimit).map((i) => healthIntervalMs(i.spec.health.intervalMs));
+    timer = setTimeout(() => {
+      if (stopped) return;
+      for (const { instance, why } of overMemoryLimit(instances())) {
+        instance.memoryRestarts++;
+        restart(instance, why);
+      }
+      schedule();
+    }, Math.min(DEFAULT_SAMPLE_MS, ...intervals));
+    timer.unref();
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function overMemoryLimit(instances: Instance[]): { instance: Instance; why: string }[] {
+  const over: { instance: Instance; why: string }[] = [];
+  for (const instance of instances) {
+    const limit = instance.spec.memoryLimit;
+    if (!limit || (instance.state !== 'healthy' && instance.state !== 'unhealthy')) continue;
+    const rss = procStats(instance.handle.pid)?.rssBytes;
+    if (rss !== undefined && rss > limit) over.push({ instance, why: `memory ${mb(rss)} above the limit of ${mb(limit)} (limits.memory)` });
+  }
+  return over;
 }

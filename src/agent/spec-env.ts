@@ -41,5 +41,5 @@ function legacySpec(appDir: string, spec: PersistedSpec, log: (message: string) 
 export function redactedFailure(err: unknown, spec: ReleaseSpec): unknown {
   if (!(err instanceof BootFailure)) return err;
   const secrets = secretValues(spec.env, spec.secretNames);
-  return new BootFailure(redact(err.message, secrets), redact(err.detail, secrets));
+  return new BootFailure(redact(err.message, secrets), redact(err.detail, secrets), err.fix);
 }

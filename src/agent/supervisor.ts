@@ -8,7 +8,7 @@ import { checkInService, healthIntervalMs } from './health-watch.js';
 import { Instance } from './instance.js';
 import { InstanceLog } from './instance-log.js';
 import { findInstancePort } from './instance-port.js';
-import { checkMemoryBeforeTraffic } from './memory-check.js';
+import { checkMemoryBeforeTraffic, sampleMemory } from './memory-check.js';
 import { restartInstance, type RestartHost } from './restart.js';
 import { adoptInstance, isOurInstance, pidAlive, spawnInstance, StartFailure, type ProcessHandle } from './process-handle.js';
 
@@ -44,6 +44,11 @@ export class Supervisor {
     launchAgain: (instance) => this.launch(instance.spec, instance.id),
     log: (message) => this.opts.log(message),
   };
+
+  private readonly stopMemorySampler = sampleMemory(
+    () => this.list().filter((i) => i.inService),
+    (instance, why) => this.restart(instance, why, true),
+  );
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -120,6 +125,7 @@ export class Supervisor {
 
   close(): void {
     this.closed = true;
+    this.stopMemorySampler();
     for (const id of this.timers.keys()) this.clearTimer(id);
   }
 
@@ -189,7 +195,7 @@ export class Supervisor {
     const intervalMs = healthIntervalMs(instance.spec.health.intervalMs);
     const timer = setInterval(() => {
       void checkInService(instance, FAILURES_BEFORE_UNHEALTHY).then((action) => {
-        if (action.kind === 'restart') this.restart(instance, action.why, action.memory);
+        if (action.kind === 'restart') this.restart(instance, action.why);
         if (action.kind === 'changed') {
           if (action.log) this.opts.log(action.log);
           this.changed();

@@ -123,7 +123,9 @@ function detectStart(dir: string, pkg: PackageJson | undefined, scripts: Record<
     const direct = directNodeCommand(script);
     // Running node directly lets SIGTERM reach the app (npm does not always forward it), so drains are clean.
     if (direct) return { start: script.trim(), startFile: direct };
-    return { start: runScript(pm, 'start'), startFile: firstExisting(dir, scriptFiles(script)) ?? firstExisting(dir, FALLBACK_START_FILES) };
+    const startFile = firstExisting(dir, scriptFiles(script)) ?? firstExisting(dir, FALLBACK_START_FILES);
+    const bin = scripts.prestart === undefined ? packageBinCommand(dir, script) : undefined;
+    return { start: bin ?? runScript(pm, 'start'), startFile };
   }
   if (typeof pkg?.main === 'string' && fs.existsSync(path.join(dir, pkg.main))) {
     const main = path.posix.normalize(pkg.main.replace(/\\/g, '/'));
@@ -151,6 +153,20 @@ export function directNodeCommand(script: string): string | undefined {
     else if (!word.startsWith('-')) return path.posix.normalize(word);
   }
   return undefined;
+}
+
+/**
+ * `next start`, `fastify start -l info app.js`: a plain command of a package's bin, run the way
+ * npm would (from node_modules/.bin) but without npm in between, so the app is the instance's
+ * process and SIGTERM reaches it. Anything shell-ish (variables, operators, quotes) stays
+ * `npm start`, which ccom also measures and stops as a whole.
+ */
+function packageBinCommand(dir: string, script: string): string | undefined {
+  const words = script.trim().split(/\s+/);
+  const [bin] = words;
+  if (!bin || !/^[\w@.-]+$/.test(bin) || words.some((w) => /[;&|<>`$()'"\\*?]/.test(w) || (/=/.test(w) && !w.startsWith('-')))) return undefined;
+  if (!fs.existsSync(path.join(dir, 'node_modules', '.bin', bin))) return undefined;
+  return ['node_modules/.bin/' + bin, ...words.slice(1)].join(' ');
 }
 
 /** Words of a script that look like JavaScript files, e.g. `dist/server.js` in `tsc && node dist/server.js`. */

@@ -97,6 +97,27 @@ const envName = leaf('an environment variable name like DATABASE_URL', (v) =>
   typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? v : undefined,
 );
 
+/** ccom gives every instance these itself: a value in the config would be silently overridden. */
+const RESERVED_ENV = /^(PORT|CCOM_[A-Z0-9_]*)$/;
+
+/**
+ * env.values: non-secret variables inline, like { NODE_ENV: production, LOG_LEVEL: info }.
+ * YAML reads `3000` and `true` as a number and a boolean; the environment only holds strings.
+ */
+const envValues = z.record(z.string(), z.unknown(), { error: 'a mapping of variable names to values, like { NODE_ENV: production }' }).transform((values, ctx) => {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || RESERVED_ENV.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'a variable name like LOG_LEVEL (not PORT or CCOM_*, which ccom sets for each instance)', input: name });
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      out[name] = String(value);
+    } else {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'a text, number or true/false value (secrets belong in env.file)', input: value });
+    }
+  }
+  return out;
+});
+
 const webhookUrl = leaf('an http:// or https:// URL', (v) => {
   if (typeof v !== 'string') return undefined;
   try {
@@ -162,6 +183,7 @@ export const configSchema = section({
   env: section({
     file: relativePath.optional(),
     required: list(envName, 'a list of variable names, like [DATABASE_URL]').default([]),
+    values: envValues.default({}),
   }).prefault({}),
   migrations: section({ check: command.optional(), run: command.optional(), timeout: timeoutDuration.default(MINUTES_10) })
     .transform(({ check, run, timeout }) => ({ check, run, timeoutMs: timeout }))

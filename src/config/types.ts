@@ -27,7 +27,8 @@ export interface Config {
   build?: { command?: string; artifacts?: string[]; timeoutMs: number };
   shared: string[];
   gates: Gate[];
-  env: { file?: string; required: string[] };
+  /** `values`: non-secret variables inline (stored in history with the config, unlike the file's). */
+  env: { file?: string; required: string[]; values: Record<string, string> };
   migrations?: { check?: string; run?: string; timeoutMs: number };
   /** `keep`: backups retained; `restoreOnRollback`: put the data back when a migrated release is rolled back. */
   backup?: { run: string; restore: string; keep: number; restoreOnRollback: boolean };

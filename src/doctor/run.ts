@@ -9,6 +9,7 @@ import { Store } from '../store/index.js';
 import { createTarget } from '../targets/index.js';
 import { wasDeployed } from '../app-state.js';
 import type { TargetStatus } from '../targets/types.js';
+import { listenCheck } from './listen-check.js';
 import { historyCheck, liveReleaseCheck } from './state-checks.js';
 import { fail, pass, warn, type Check } from './types.js';
 
@@ -41,6 +42,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
     historyCheck(appDir),
     ...(deployed ? [liveReleaseCheck(live)] : []),
     await target.routingCheck(live?.id ?? null),
+    listenCheck(status?.instances ?? []),
     await monitoringCheck(status),
     await alertsCheck(config),
     await backupsCheck(appDir, config),

@@ -22,7 +22,7 @@ export interface LoadedEnv {
  */
 export function loadEnvFile(
   appDir: string,
-  env: { file?: string; required: string[] },
+  env: { file?: string; required: string[]; values?: Record<string, string> },
   processEnv: NodeJS.ProcessEnv = process.env,
 ): LoadedEnv {
   const vars: Record<string, string> = {};
@@ -36,7 +36,7 @@ export function loadEnvFile(
   protectSecrets(secretValues(vars, Object.keys(vars)));
   protectSecrets(secretValues(processEnv, env.required));
   // An empty value counts as missing: a required variable set to "" is almost always a mistake.
-  const isSet = (name: string): boolean => (vars[name] ?? processEnv[name] ?? '') !== '';
+  const isSet = (name: string): boolean => (vars[name] ?? env.values?.[name] ?? processEnv[name] ?? '') !== '';
   const missing = env.required.filter((name) => !isSet(name));
   return file === undefined ? { vars, missing } : { vars, missing, file };
 }
@@ -94,18 +94,26 @@ export interface InstanceEnvironment {
 
 /**
  * Computed by the deploying CLI and shipped with the release's spec. Precedence, lowest first:
- * the shell's base variables, then each `env.required` name the shell sets, then the env file.
- * The file wins over the shell for a name in both: it is the deliberate production setting,
- * where a shell variable may be a leftover export from local work.
+ * `defaults` (ccom's production defaults, see release-spec.ts), the shell's base variables,
+ * `env.values`, each `env.required` name the shell sets, then the env file. The file wins over
+ * the shell for a name in both: it is the deliberate production setting, where a shell variable
+ * may be a leftover export from local work; both win over `env.values`, which every machine
+ * shares through ccom.yaml.
  */
-export function instanceEnvironment(fileVars: Record<string, string>, required: string[], shell: NodeJS.ProcessEnv): InstanceEnvironment {
+export function instanceEnvironment(
+  fileVars: Record<string, string>,
+  required: string[],
+  shell: NodeJS.ProcessEnv,
+  layers: { values?: Record<string, string>; defaults?: Record<string, string> } = {},
+): InstanceEnvironment {
   const fromShell: Record<string, string> = {};
   for (const name of required) {
     const value = shell[name];
     if (value !== undefined && value !== '') fromShell[name] = value;
   }
   return {
-    env: { ...baseEnvironment(shell), ...fromShell, ...fileVars },
+    env: { ...layers.defaults, ...baseEnvironment(shell), ...layers.values, ...fromShell, ...fileVars },
+    // env.values are not secrets (they are in ccom.yaml and the history), unless also required.
     secretNames: [...new Set([...Object.keys(fileVars), ...required])],
   };
 }

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadReleaseEnv } from '../agent/release-env.js';
 import type { Config } from '../config/types.js';
 import { instanceEnvironment, loadEnvFile } from '../gates/env.js';
@@ -13,8 +14,27 @@ import type { ConnectOptions, ReleaseSpec } from '../targets/types.js';
  * with exactly that, whoever started it and whenever they restart.
  */
 export function specFor(id: string, dir: string, config: Config, fileVars: Record<string, string>, envFile?: string): ReleaseSpec {
-  const { env, secretNames } = instanceEnvironment(fileVars, config.env.required, process.env);
+  // A config stored by an older ccom has no env.values.
+  const layers = { values: config.env.values ?? {}, defaults: productionDefaults(dir, config.start) };
+  const { env, secretNames } = instanceEnvironment(fileVars, config.env.required, process.env, layers);
   return specWith(id, dir, config, env, secretNames, envFile);
+}
+
+/** The first word of a start command that runs a Node app (directly or through a package manager). */
+const NODE_LAUNCHER = /^(node|npm|npx|yarn|pnpm|\S*node_modules\/\.bin\/\S+)(\s|$)/;
+
+/**
+ * What every instance gets unless the env file, env.values or a required variable from the
+ * shell sets it (they all win): HOST and HOSTNAME of 127.0.0.1, so apps that read them (Next.js,
+ * Nuxt, many templates) listen on loopback only, the proxy being the public door; and, for Node
+ * apps (a package.json in the release, or a start run by node or a package manager),
+ * NODE_ENV=production, without which Express shows stack traces to the public and frameworks
+ * run their development paths.
+ */
+export function productionDefaults(releaseDir: string, start: string): Record<string, string> {
+  const loopback = { HOST: '127.0.0.1', HOSTNAME: '127.0.0.1' };
+  const isNode = existsSync(join(releaseDir, 'package.json')) || NODE_LAUNCHER.test(start.trim());
+  return isNode ? { NODE_ENV: 'production', ...loopback } : loopback;
 }
 
 function specWith(id: string, dir: string, config: Config, env: Record<string, string>, secretNames: string[], envFile?: string): ReleaseSpec {

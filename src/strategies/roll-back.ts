@@ -9,7 +9,8 @@ import type { StrategyContext } from './types.js';
  */
 export async function rollBack(ctx: StrategyContext, failure: unknown, restore: () => Promise<string>): Promise<never> {
   const reason = messageOf(failure);
-  const detail = (failure as { detail?: string }).detail;
+  // A target's own fix for what failed (e.g. "set health.path …") beats the generic one below.
+  const { detail, ownFix } = failure as { detail?: string; ownFix?: string };
   ctx.emit({ type: 'rollback', reason });
   try {
     await must(ctx, 'rollback', async (step) => {
@@ -25,7 +26,7 @@ export async function rollBack(ctx: StrategyContext, failure: unknown, restore: 
   }
   throw new RolledBack(reason, {
     detail,
-    fix: `read the new release's output with \`ccom logs --release ${ctx.spec.id}\`, fix the cause, then deploy again`,
+    fix: ownFix ?? `read the new release's output with \`ccom logs --release ${ctx.spec.id}\`, fix the cause, then deploy again`,
   });
 }
 

@@ -36,12 +36,17 @@ export interface ReleaseSpec {
 export interface InstanceInfo {
   id: string;
   release: string;
+  /** The app's process: with `npm start`, the node process below npm. */
   pid: number;
+  /** The process the target started and signals (npm), when it is not the app itself. */
+  groupPid?: number;
+  /** CPU time of the instance's whole process tree, when the target can measure it. */
+  cpuSeconds?: number;
   port: number;
   healthy: boolean;
   state: string;
   restarts: number;
-  /** Resident memory, when the target can measure it. */
+  /** Resident memory of the instance's whole process tree, when the target can measure it. */
   rssBytes?: number;
   /** Why an instance in state 'failed' cannot run, with the fix. */
   problem?: string;

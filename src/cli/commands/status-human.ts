@@ -7,7 +7,7 @@ export interface StatusDoc {
   url: string | null;
   monitoring: string | null;
   live: string | null;
-  releases: Array<{ id: string; weight: number; instances: Array<{ id: string; pid: number | null; port: number | null; state: string; restarts: number; problem?: string }> }>;
+  releases: Array<{ id: string; weight: number; instances: Array<{ id: string; pid: number | null; groupPid?: number; port: number | null; state: string; restarts: number; problem?: string; cpuSeconds?: number; rssBytes?: number }> }>;
   agent: { pid: number; restarts: number } | null;
   /** The post-switch watch running now, or how the last one ended. */
   watch: WatchReport | null;
@@ -34,7 +34,7 @@ export function statusLines(doc: StatusDoc, agentLog: string, now = Date.now()):
   const lines = [`${doc.app}: ${doc.live ? `live release ${doc.live}` : 'no live release'} at ${doc.url ?? '(not serving)'}`];
   for (const r of doc.releases) {
     lines.push(`  ${r.id}  ${r.weight}% of traffic`);
-    for (const i of r.instances) lines.push(`    ${i.id}  pid ${i.pid}  port ${i.port}  ${i.state}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
+    for (const i of r.instances) lines.push(`    ${i.id}  pid ${i.pid}${i.groupPid ? ` (started by ${i.groupPid})` : ''}  port ${i.port}  ${i.state}${usage(i)}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
   }
   if (doc.monitoring) lines.push(`  metrics: ${doc.monitoring}`);
   if (doc.agent) lines.push(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${agentLog})` : ''}`);
@@ -61,4 +61,10 @@ function deploymentLines(d: RunningDeployment, releases: StatusDoc['releases'], 
 function watchLine(w: WatchReport): string {
   if (w.status === 'running') return `watch: ${w.release} is judged on live traffic until ${w.until}; ${w.previous} stays warm to move back to`;
   return `last watch (${w.release} against ${w.previous}): ${w.status.replace('_', ' ')} at ${w.endedAt ?? w.until}${w.reason ? ` - ${w.reason}` : ''}`;
+}
+
+/** CPU and memory of the instance's whole process tree (npm and its app together). */
+function usage(i: { cpuSeconds?: number; rssBytes?: number }): string {
+  if (i.cpuSeconds === undefined || i.rssBytes === undefined) return '';
+  return `  cpu ${i.cpuSeconds.toFixed(2)}s  mem ${Math.round(i.rssBytes / 1e6)}MB`;
 }

@@ -64,6 +64,6 @@ function releasesOf(status: TargetStatus) {
   return [...ids].map((id) => ({
     id,
     weight: status.weights[id] ?? 0,
-    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, ...(i.problem ? { problem: i.problem } : {}) })),
+    instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, ...(i.groupPid ? { groupPid: i.groupPid } : {}), port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, cpuSeconds: i.cpuSeconds, rssBytes: i.rssBytes, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
 }

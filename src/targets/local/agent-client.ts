@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { UserError } from '../../errors.js';
 import type { ProbeResponse } from '../types.js';
@@ -11,9 +12,13 @@ export interface AgentErrorBody {
  * agent's own message, fix and detail, so the user sees what the agent knows rather than "a bug".
  */
 export class AgentError extends UserError {
+  /** The agent's own fix, when it gave one: more precise than any caller's "read the logs". */
+  readonly ownFix: string | undefined;
+
   constructor(readonly status: number, readonly body: AgentErrorBody['error']) {
     super(body.message, { fix: body.fix ?? (status >= 500 ? AGENT_BUG_FIX : AGENT_ERROR_FIX), detail: body.detail });
     this.name = 'AgentError';
+    this.ownFix = body.fix;
   }
 }
 
@@ -74,16 +79,41 @@ const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
 /** The agent died with the call in flight: it may or may not have acted, so only idempotent calls are sent again. */
 const LOST_IN_FLIGHT = new Set(['ECONNRESET', 'EPIPE']);
 
+/** Where an app's agent answers, and its pid file, which says whether one was running. */
+export interface AgentAddress {
+  socket: string;
+  pidFile?: string;
+}
+
+/**
+ * Whether an agent that does not answer may be coming back, so waiting for it makes sense: its
+ * pid file is there (it died and its guardian starts it again, or a new agent is between
+ * binding and listening). Without one, no agent was ever started or `down` stopped it: waiting
+ * would only delay the first deploy and `doctor`. An address without a pid file always waits.
+ */
+function agentMayComeBack(agent: AgentAddress): boolean {
+  return agent.pidFile === undefined || existsSync(agent.pidFile);
+}
+
+/** CCOM_DEBUG=agent-client prints each wait for the agent on stderr (tests assert on it). */
+function debugWait(agent: AgentAddress, code: string, delayMs: number): void {
+  if (process.env.CCOM_DEBUG?.split(',').includes('agent-client')) {
+    process.stderr.write(`ccom debug: agent at ${agent.socket} not answering (${code}); waiting ${delayMs}ms for it to come back\n`);
+  }
+}
+
 /** A request over the agent's socket that waits for an agent being started again (see callAgent). */
-export async function requestRidingRestarts(socketPath: string, method: string, path: string, body: unknown, idempotent: boolean, timeoutMs = 0): Promise<ProbeResponse> {
+export async function requestRidingRestarts(address: string | AgentAddress, method: string, path: string, body: unknown, idempotent: boolean, timeoutMs = 0): Promise<ProbeResponse> {
+  const agent = typeof address === 'string' ? { socket: address } : address;
   const deadline = Date.now() + AGENT_RESTART_WAIT_MS;
   for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
     try {
-      return await socketRequest(socketPath, method, path, body, timeoutMs);
+      return await socketRequest(agent.socket, method, path, body, timeoutMs);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
-      const retriable = NOT_LISTENING.has(code) || (idempotent && LOST_IN_FLIGHT.has(code));
+      const retriable = (NOT_LISTENING.has(code) && agentMayComeBack(agent)) || (idempotent && LOST_IN_FLIGHT.has(code));
       if (!retriable || Date.now() + delay > deadline) throw err;
+      debugWait(agent, code, delay);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -97,11 +127,11 @@ export class AgentLostMidCall extends UserError {}
  * `idempotent` (the default for GET) calls are sent again to the restarted agent when the
  * previous one died with them in flight: setting weights or a lease, stopping instances.
  */
-export async function callAgent<T>(socketPath: string, method: string, path: string, body?: unknown, opts: { idempotent?: boolean } = {}): Promise<T> {
+export async function callAgent<T>(agent: string | AgentAddress, method: string, path: string, body?: unknown, opts: { idempotent?: boolean } = {}): Promise<T> {
   let res: ProbeResponse;
   const idempotent = opts.idempotent ?? method === 'GET';
   try {
-    res = await requestRidingRestarts(socketPath, method, path, body, idempotent);
+    res = await requestRidingRestarts(agent, method, path, body, idempotent);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const Lost = !idempotent && LOST_IN_FLIGHT.has(code) ? AgentLostMidCall : UserError;

@@ -110,7 +110,7 @@ export class LocalTarget implements Target {
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse> {
     const path = `/v1/preview/${encodeURIComponent(releaseId)}${req.path}`;
     const safe = req.method === 'GET' || req.method === 'HEAD';
-    return requestRidingRestarts(this.paths.socket, req.method, path, undefined, safe, 10_000);
+    return requestRidingRestarts(this.paths, req.method, path, undefined, safe, 10_000);
   }
 
   publicRequest(req: ProbeRequest): Promise<ProbeResponse> {
@@ -142,7 +142,7 @@ export class LocalTarget implements Target {
   }
 
   private call<T>(method: string, path: string, body?: unknown, opts?: { idempotent: boolean }): Promise<T> {
-    return callAgent<T>(this.paths.socket, method, path, body, opts);
+    return callAgent<T>(this.paths, method, path, body, opts);
   }
 }
 
