@@ -49,8 +49,8 @@ describe('no wait for an agent that was never started', () => {
 
   it('an agent whose pid file remains (it died; its guardian would start it again) is waited for', async () => {
     // The control for the assertions above: the debug line does appear when the client waits.
-    mkdirSync(join(app.dir, '.ccom'), { recursive: true });
-    writeFileSync(join(app.dir, '.ccom', 'agent.pid'), String(await deadPid()));
+    mkdirSync(app.state, { recursive: true });
+    writeFileSync(join(app.state, 'agent.pid'), String(await deadPid()));
     const doctor = await runCcom(['doctor', '-C', app.dir, '--json'], DEBUG);
     assert.match(doctor.stderr, WAITED);
   });
