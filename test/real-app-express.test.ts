@@ -22,7 +22,6 @@ realAppSuite({
     {
       // express-generator's error handler shows the stack unless NODE_ENV=production.
       name: 'a 404 shows the public no stack trace',
-      todo: 'issue 9 point 6 (production defaults): NODE_ENV is never set',
       async run(_app, url) {
         const res = await get(url + '/no-such-page');
         assert.equal(res.status, 404);

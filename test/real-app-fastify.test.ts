@@ -26,7 +26,6 @@ realAppSuite({
   live: [
     {
       name: "started by `npm start`, an instance's CPU in the metrics includes the app's own process",
-      todo: "issue 9 point 5 (the process tree): pid, CPU and memory are npm's",
       async run(app, url) {
         const status = (await app.ccom(['status', '--json'])).json;
         const instance = status.releases[0].instances[0];
