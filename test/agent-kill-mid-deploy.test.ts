@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { fixtureApp, processesUnder, type FixtureApp } from './helpers/fixture-app.js';
-import { runCcom, type CcomRun } from './helpers/ccom.js';
+import { ccomEnv, runCcom, type CcomRun } from './helpers/ccom.js';
 
 const BIN = fileURLToPath(new URL('../bin/ccom.js', import.meta.url));
 const TRIALS = 20;
@@ -21,12 +21,12 @@ after(async () => {
 });
 
 function agentPid(): number {
-  return Number(readFileSync(join(app.dir, '.ccom', 'agent.pid'), 'utf8'));
+  return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
 }
 
 /** A deploy whose agent is killed with -9 `killAfterMs` after it began. */
 async function deployKillingAgent(killAfterMs: number): Promise<CcomRun & { killed: boolean }> {
-  const child = spawn(process.execPath, [BIN, 'deploy', '-C', app.dir, '--json'], { env: { ...process.env, CI: 'true', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'deploy', '-C', app.dir, '--json'], { env: ccomEnv(['-C', app.dir]), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
-import { get, runCcom, type CcomRun } from './helpers/ccom.js';
+import { ccomEnv, get, runCcom, type CcomRun } from './helpers/ccom.js';
 import { floodConnections } from './helpers/connection-flood.js';
 
 const BIN = fileURLToPath(new URL('../bin/ccom.js', import.meta.url));
@@ -22,7 +22,7 @@ after(async () => {
 function runCcomWithFileLimit(limit: number, args: string[]): Promise<CcomRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, BIN, ...args], {
-      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+      env: ccomEnv(args),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -126,7 +126,7 @@ describe('ccom doctor and /metrics on a deployed app', () => {
 
   // The two below change the deployed app: they run last, the history one putting it back.
   it('a history that cannot be written (state.db immutable, so even root cannot) fails history with the fix', async () => {
-    const db = join(app.dir, '.ccom', 'state.db');
+    const db = join(app.state, 'state.db');
     execFileSync('chattr', ['+i', db]);
     try {
       const { code, checks } = await doctor(app.dir);
@@ -140,7 +140,7 @@ describe('ccom doctor and /metrics on a deployed app', () => {
   });
 
   it('a live release whose directory was deleted fails live-release with the fix', async () => {
-    const dir = join(app.dir, '.ccom', 'releases', release);
+    const dir = join(app.state, 'releases', release);
     rmSync(dir, { recursive: true, force: true });
     const { code, checks } = await doctor(app.dir);
     assert.equal(code, 2);

@@ -7,7 +7,7 @@ import { instanceEnvironment, loadEnvFile } from '../src/gates/env.js';
 import { protectSecrets } from '../src/gates/redact.js';
 import { runCommand } from '../src/gates/run-command.js';
 import { UserError } from '../src/errors.js';
-import { get, isGuardian, parentOf, runCcom, type CcomRun } from './helpers/ccom.js';
+import { ccomEnv, get, isGuardian, parentOf, runCcom, type CcomRun } from './helpers/ccom.js';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 
 const BIN = new URL('../bin/ccom.js', import.meta.url).pathname;
@@ -155,7 +155,7 @@ test('an env file that is a FIFO blocks the deploy at once, naming it, and leave
   try {
     execFileSync('mkfifo', [envFile]);
     // Run by hand: on a build that hangs, the test must end the deploy itself (by its pid).
-    const child = spawn(process.execPath, [BIN, 'deploy', '-C', app.dir], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'deploy', '-C', app.dir], { env: ccomEnv(['-C', app.dir]), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c));
     const code = await new Promise<number | string>((resolve) => {

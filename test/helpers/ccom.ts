@@ -15,6 +15,14 @@ const BIN = fileURLToPath(new URL('../../bin/ccom.js', import.meta.url));
 const homes = new Map<string, string>();
 let processHome: string | undefined;
 
+// A child a test spawns by hand with `process.env` must never reach the user's real state
+// (~/.local/state/ccom): tests of one run would meet each other's `fixture` there.
+if (!process.env.CCOM_HOME) {
+  const fallback = mkdtempSync(join(tmpdir(), 'ccom-home-unset-'));
+  process.once('exit', () => rmSync(fallback, { recursive: true, force: true }));
+  process.env.CCOM_HOME = fallback;
+}
+
 export function setCcomHome(appDir: string, home: string): void {
   homes.set(resolve(appDir), home);
 }
