@@ -11,7 +11,7 @@ test('the agent state survives a restart, and a broken file is kept aside, not f
     const file = join(dir, 'agent-state.json');
     const logs: string[] = [];
     const first = new AgentStateFile(file, (m) => logs.push(m));
-    assert.deepEqual(first.get(), { weights: {}, instances: [], specs: {}, options: null, lease: null }, 'no file: empty state');
+    assert.deepEqual(first.get(), { weights: {}, instances: [], specs: {}, options: null, lease: null, watch: null, lastWatch: null }, 'no file: empty state');
     first.update({ weights: { r1: 100 } });
     first.update({ instances: [{ id: 'i-1', release: 'r1', pid: 42, port: 4001 }] });
     assert.deepEqual(readdirSync(dir), ['agent-state.json'], 'no temporary file left behind');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCcom, setCcomHome } from './helpers/ccom.js';
@@ -92,7 +92,13 @@ test(`an app deployed by the build of ${LEGACY_COMMIT} (state in <app>/.ccom/) m
   const legacy = buildLegacy();
   const app = fixtureApp('v1');
   try {
+    // The old build knows no `analysis.watch` (the fixture config turns the watch off): it gets
+    // the config without it, and this build gets it back for what follows.
+    const config = join(app.dir, 'ccom.yaml');
+    const current = readFileSync(config, 'utf8');
+    writeFileSync(config, current.replace(/^ {2}watch: 0\n/m, '').replace(/^analysis:\n(?! )/m, ''));
     const old = await runLegacy(legacy, ['deploy', '-C', app.dir]);
+    writeFileSync(config, current);
     assert.equal(old.code, 0, old.stderr);
     const oldState = join(app.dir, '.ccom');
     assert.ok(existsSync(join(oldState, 'state.db')), 'the old build kept its state in the app dir');
