@@ -19,15 +19,19 @@ test(
   'two apps made by ccom init deploy side by side, each with its own URL and metrics',
   { timeout: 300_000 },
   async () => {
-    const first = await realApp('express', { packageName: 'shop-a', initPorts: true });
-    apps.push(first);
-    apps.push(await realApp('express', { packageName: 'shop-b', initPorts: true, nodeModulesFrom: first.dir }));
+    // As a user adds a second app: init and deploy one, then init and deploy the other.
     const seen = new Set<string>();
-    for (const app of apps) {
+    const deploy = async (app: (typeof apps)[number]) => {
       const run = await app.ccom(['deploy', '--json']);
       assert.equal(run.code, 0, `deploy of ${app.dir}: exit ${run.code}\n${run.stderr}`);
       seen.add(run.json.deployment.url);
-    }
+    };
+    const first = await realApp('express', { packageName: 'shop-a', initPorts: true });
+    apps.push(first);
+    await deploy(first);
+    const second = await realApp('express', { packageName: 'shop-b', initPorts: true, nodeModulesFrom: first.dir });
+    apps.push(second);
+    await deploy(second);
     assert.equal(seen.size, 2, `two URLs: ${[...seen].join(', ')}`);
     for (const [i, app] of apps.entries()) {
       const status = (await app.ccom(['status', '--json'])).json;

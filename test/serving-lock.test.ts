@@ -36,18 +36,27 @@ test('down and rollback at once: one waits its turn or is refused naming the hol
     const port = await freePort();
     writeConfig(app, [['proxy:\n  port: 0', `proxy:\n  port: ${port}`]]);
     const url = `http://127.0.0.1:${port}/`;
-    assert.equal((await runCcom(['deploy', '-C', app.dir])).code, 0);
+    const v1 = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(v1.code, 0);
     app.write('v2');
-    assert.equal((await runCcom(['deploy', '-C', app.dir])).code, 0);
+    const v2 = await runCcom(['deploy', '-C', app.dir, '--json']);
+    assert.equal(v2.code, 0);
+    // Rollbacks name their release: a plain `ccom rollback` walks back through history, and two
+    // releases would run out of steps to walk back after the first trials.
+    const ids = [v1.json.deployment.release as string, v2.json.deployment.release as string];
+    const other = async () => {
+      const live = (await runCcom(['status', '-C', app.dir, '--json'])).json?.live as string | null;
+      return live === ids[0] ? ids[1]! : ids[0]!;
+    };
     let refused = 0;
     for (let trial = 0; trial < 10; trial++) {
       if (!(await serves(url))) {
-        const up = await runCcom(['rollback', '-C', app.dir]);
+        const up = await runCcom(['rollback', await other(), '-C', app.dir]);
         assert.equal(up.code, 0, `trial ${trial}: bringing the app back up failed\n${up.stderr}`);
       }
       // Down starts at a different moment of the rollback in each trial (0 to 540 ms in), so the
       // trials cover its whole critical section: verify, agent, start, switch.
-      const rollbackRun = timed(['rollback', '-C', app.dir]);
+      const rollbackRun = timed(['rollback', await other(), '-C', app.dir]);
       await new Promise((r) => setTimeout(r, trial * 60));
       const [down, rollback] = await Promise.all([timed(['down', '-C', app.dir]), rollbackRun]);
       const what = `trial ${trial}: down exited ${down.code}, rollback ${rollback.code}\n${down.stderr}\n---\n${rollback.stderr}`;

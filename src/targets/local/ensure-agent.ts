@@ -1,5 +1,5 @@
 import { AGENT_START_FAILED, spawnGuardedAgent } from '../../agent/guardian.js';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { bindHeldSocket, listeningFd, type HeldAddress } from '../../agent/held-socket.js';
 import { readRegularFile } from '../../gates/regular-file.js';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,9 @@ export async function ensureAgent(appDir: string, paths: LocalPaths, wanted?: He
   const agentScript = fileURLToPath(new URL('./agent.js', import.meta.url));
   await replaceOutdated(paths, agentScript);
   if (await ping(paths)) return;
+  // A guardian is starting this app's agent again (it died moments ago): a second guardian would
+  // race it for the pid file and the public port, so wait for its agent instead.
+  if (await guardianRestarting(paths)) return;
   ensureStateDir(paths);
   const socket = await bindHeldSocket(addressesToHold(paths, wanted));
   const fd = socket && listeningFd(socket.server);
@@ -105,4 +108,28 @@ export async function ensureAgent(appDir: string, paths: LocalPaths, wanted?: He
     fix: `look at ${paths.agentLog}, then run the command again`,
     detail: tailFile(paths.agentLog, 15),
   });
+}
+
+/** True once the agent of a live guardian of this app answers; false when there is no such guardian. */
+async function guardianRestarting(paths: LocalPaths): Promise<boolean> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (guardianOf(paths) !== undefined && Date.now() < deadline) {
+    if (await ping(paths)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** The pid of a guardian running this app's guardian script, if one runs (Linux /proc). */
+function guardianOf(paths: LocalPaths): number | undefined {
+  const script = `${paths.stateDir}/agent-guardian.sh`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(script)) return Number(entry);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return undefined;
 }
