@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
-import { ccomEnv, get, runCcom, type CcomRun } from './helpers/ccom.js';
+import { get, runCcom } from './helpers/ccom.js';
 import { floodConnections } from './helpers/connection-flood.js';
-
-const BIN = fileURLToPath(new URL('../bin/ccom.js', import.meta.url));
 
 let app: FixtureApp;
 before(() => {
@@ -17,22 +13,6 @@ before(() => {
 after(async () => {
   await app.cleanup();
 });
-
-/** Runs ccom from a shell whose open-files limit (soft and hard) is `limit`: the agent it starts inherits it. */
-function runCcomWithFileLimit(limit: number, args: string[]): Promise<CcomRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, BIN, ...args], {
-      env: ccomEnv(args),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: args.includes('--json') ? JSON.parse(stdout) : undefined }));
-  });
-}
 
 function agentPid(): number {
   return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
@@ -54,7 +34,7 @@ async function serves(url: string, withinMs: number): Promise<boolean> {
 }
 
 test('20,000 connections against an agent limited to 1,024 open files: it survives and serves again once they close', { timeout: 180_000 }, async () => {
-  const deployed = await runCcomWithFileLimit(1024, ['deploy', '-C', app.dir, '--json']);
+  const deployed = await runCcom(['deploy', '-C', app.dir, '--json'], {}, { fileLimit: 1024 });
   assert.equal(deployed.code, 0, deployed.stderr);
   const url: string = deployed.json.deployment.url;
   const pid = agentPid();

@@ -58,10 +58,16 @@ export interface CcomRun {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Runs the built ccom CLI as a real child process, like a user or CI would (plain output). */
-export function runCcom(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CcomRun> {
+/**
+ * Runs the built ccom CLI as a real child process, like a user or CI would (plain output).
+ * `fileLimit` runs it from a shell whose open-files limit is that (the agent it starts inherits it).
+ */
+export function runCcom(args: string[], env: NodeJS.ProcessEnv = {}, opts: { fileLimit?: number } = {}): Promise<CcomRun> {
+  const command = opts.fileLimit === undefined
+    ? [process.execPath, BIN, ...args]
+    : ['/bin/sh', '-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, BIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command[0]!, command.slice(1), {
       env: ccomEnv(args, env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
