@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isUserError } from '../src/errors.js';
@@ -63,3 +64,39 @@ test('a deleted control socket is recreated by the agent: ccom manages the app a
   assert.equal(statSync(join(app.state, 'agent.sock')).mode & 0o777, 0o600, 'the recreated socket is private');
   assert.equal((await get(url)).body, 'ok v1');
 });
+
+test('an instance a killed agent started but never recorded is stopped by the agent that follows; other processes in the release are left alone', async () => {
+  const [release] = readdirSync(join(app.state, 'releases'));
+  const cwd = join(app.state, 'releases', release as string);
+  const keepAlive = ['-e', 'setInterval(() => {}, 1000)'];
+  // As the agent spawns one (own group, CCOM_INSTANCE in its environment), but absent from its state.
+  const orphan = spawn(process.execPath, keepAlive, { cwd, env: { CCOM_INSTANCE: 'i-orphan', CCOM_RELEASE: release }, detached: true, stdio: 'ignore' });
+  // A user's own process in the release directory: not an instance, never ccom's to stop.
+  const bystander = spawn(process.execPath, keepAlive, { cwd, detached: true, stdio: 'ignore' });
+  try {
+    const agent = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
+    process.kill(agent, 'SIGKILL');
+    const status = await runCcom(['status', '-C', app.dir, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.notEqual(Number(readFileSync(join(app.state, 'agent.pid'), 'utf8')), agent, 'a new agent answers');
+    assert.equal(await exitOf(orphan, 5_000), 'SIGTERM', 'the unrecorded instance was stopped');
+    assert.equal(bystander.exitCode, null, 'the other process still runs');
+    assert.equal(bystander.signalCode, null, 'the other process still runs');
+    assert.match(readFileSync(join(app.state, 'logs', 'agent.log'), 'utf8'), /stopping 1 instance\(s\) a previous agent started but never recorded: i-orphan/);
+    assert.equal((await get(url)).body, 'ok v1', 'the recorded instances were adopted and serve');
+  } finally {
+    orphan.kill('SIGKILL');
+    bystander.kill('SIGKILL');
+  }
+});
+
+function exitOf(child: ChildProcess, timeoutMs: number): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(String(child.signalCode ?? child.exitCode));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('still running'), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(String(signal ?? code));
+    });
+  });
+}

@@ -67,7 +67,8 @@ test(`an agent killed with -9 at a random moment of a deploy (${TRIALS} trials):
     const live = status.json.releases.filter((r: { weight: number }) => r.weight > 0);
     assert.equal(live.length, 1, `trial ${trial}: one release serves`);
     const known = new Set<number>([agentPid(), ...live[0].instances.map((i: { pid: number }) => i.pid)]);
-    const stray = (await processesUnder(app.dir, 5_000)).filter((pid) => !known.has(pid) && !isGuardian(pid));
+    // Instances run in their release under the app's home, the agent in the app's directory.
+    const stray = (await processesUnder([app.dir, app.home], 5_000)).filter((pid) => !known.has(pid) && !isGuardian(pid));
     assert.deepEqual(stray, [], `trial ${trial} (exit ${run.code}): processes running that ccom reports as stopped or does not know`);
     await new Promise((r) => setTimeout(r, Math.max(0, KILL_SPACING_MS - (Date.now() - started))));
   }

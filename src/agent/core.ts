@@ -15,6 +15,8 @@ import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
 import type { PostSwitchWatch } from './post-switch-watch.js';
 import { agentWatch } from './agent-watch.js';
+import { findOrphanInstances, stopOrphanInstances } from './orphan-instances.js';
+import { releasesDir } from '../app-state.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -80,6 +82,8 @@ export class AgentCore {
         if (spec) await this.supervisor.adopt(row, spec, (weights[row.release] ?? 0) > 0);
       }),
     );
+    // Only when no other agent runs (not in a handover, whose previous agent may be starting some).
+    if (opts.bind) await this.stopOrphans();
     this.routing.restore(weights);
     this.onChange();
     // A deploy was moving traffic when the previous agent died: keep watching its process.
@@ -91,6 +95,15 @@ export class AgentCore {
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
+  }
+
+  /** Instances a killed agent spawned but never recorded: nobody else would ever stop them. */
+  private async stopOrphans(): Promise<void> {
+    const known = new Set(this.supervisor.list().map((i) => i.handle.pid));
+    const orphans = findOrphanInstances(releasesDir(this.appDir), known);
+    if (orphans.length === 0) return;
+    this.log(`stopping ${orphans.length} instance(s) a previous agent started but never recorded: ${orphans.map((o) => `${o.instance} (pid ${o.pgid})`).join(', ')}`);
+    await stopOrphanInstances(orphans, 2000);
   }
 
   /** Started again by the guardian: say so in the log and to the webhook the last deploy named. */

@@ -59,14 +59,15 @@ process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeI
 }
 
 /** Running (not zombie) processes whose working directory is `dir` or inside it, after a grace period. */
-export async function processesUnder(dir: string, graceMs = 2000): Promise<number[]> {
+export async function processesUnder(dir: string | string[], graceMs = 2000): Promise<number[]> {
+  const dirs = Array.isArray(dir) ? dir : [dir];
   const scan = () =>
     readdirSync('/proc')
       .filter((p) => /^\d+$/.test(p))
       .filter((p) => {
         try {
           const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z' && isInside(readlinkSync(`/proc/${p}/cwd`), dir);
+          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z' && dirs.some((d) => isInside(readlinkSync(`/proc/${p}/cwd`), d));
         } catch {
           return false;
         }
@@ -168,7 +169,7 @@ export function fixtureApp(version = 'v1'): FixtureApp {
       }
       // `down` must leave no instance behind: any process still running in this app's
       // directory or its state dir (releases) is a leak. It is killed (by pid, ours) and the test fails.
-      const leaked = [...new Set([...(await processesUnder(dir)), ...(await processesUnder(home))])];
+      const leaked = await processesUnder([dir, home]);
       const described = leaked.map((pid) => `${pid} (${commandOf(pid)})`);
       for (const pid of leaked) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
