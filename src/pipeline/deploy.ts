@@ -5,7 +5,8 @@ import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
 import { createTarget } from '../targets/index.js';
-import type { TrafficGuard, WatchReport } from '../targets/types.js';
+import type { TargetStatus, TrafficGuard, WatchReport } from '../targets/types.js';
+import type { ReleaseRow } from '../store/types.js';
 import { releasesDir } from '../app-state.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
@@ -96,12 +97,16 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const before = await target.status();
       const running = before.instances;
       const fallback = servingWeights(before.weights);
-      const previous = live ? { spec: specForStored(opts.appDir, live).spec } : null;
+      // The last deploy's watch may have moved traffic back while this one validated: the
+      // stable release is the one serving now, or a rollback would move traffic to stopped instances.
+      const stable = servingRelease(store, live, before);
+      if (stable && stable.id !== live?.id) opts.emit({ type: 'info', message: `${stable.id} serves now (the watch of the last deploy moved traffic back to it): it is the stable release of this deploy` });
+      const previous = stable ? { spec: specForStored(opts.appDir, stable).spec } : null;
       changed = true;
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
       const url = reachableUrl(target.publicUrl());
-      const watch = watchHandoff(target, { deploymentId: id, release: releaseId, previous: live?.id ?? null, config, alert: trafficGuard(base, config, {}, url).alert });
+      const watch = watchHandoff(target, { deploymentId: id, release: releaseId, previous: stable?.id ?? null, config, alert: trafficGuard(base, config, {}, url).alert });
       try {
         if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, url));
         await strategy.run({
@@ -153,6 +158,19 @@ function trafficGuard(
 }
 
 /** The weights of the releases serving now, or undefined when nothing serves (a first deploy). */
+/**
+ * The release the agent serves with the most weight and a healthy instance, when the store
+ * knows it; otherwise what the store calls live.
+ */
+function servingRelease(store: Store, live: ReleaseRow | undefined, status: TargetStatus): ReleaseRow | undefined {
+  const healthy = new Set(status.instances.filter((i) => i.healthy).map((i) => i.release));
+  const [top] = Object.entries(status.weights)
+    .filter(([release, weight]) => weight > 0 && healthy.has(release))
+    .sort(([, a], [, b]) => b - a);
+  if (!top || top[0] === live?.id) return live;
+  return store.getRelease(top[0]) ?? live;
+}
+
 function servingWeights(weights: Record<string, number>): Record<string, number> | undefined {
   const serving = Object.entries(weights).filter(([, weight]) => weight > 0);
   return serving.length > 0 ? Object.fromEntries(serving) : undefined;
