@@ -12,7 +12,7 @@ export interface WatchState {
   until: number;
   /** The new release's counters when the watch began (or its warm-up ended): the window starts there. */
   baseline: ReleaseMetrics;
-  /** The previous release's counters at the handoff: what it served while it had the traffic. */
+  /** The previous release's counters at the handoff: what it served while it had the traffic (the p99 limit's reference). */
   stable: ReleaseMetrics | null;
   /** Latency is judged once this is past (errors at once), as in a canary step. */
   warmUntil: number;
@@ -87,7 +87,10 @@ export class PostSwitchWatch {
     const window = windowOf(snapshot(current, handoff.release), snapshot(state.baseline, handoff.release), handoff.release);
     const final = now >= state.until;
     const warmingUp = now < state.warmUntil;
-    const verdict = judge(window, state.stable ?? undefined, handoff.analysis, this.hooks.boundsMs, final, { warmingUp });
+    // The previous release serves nothing now: its requests from before the switch came under
+    // other load, so they are only the reference for the absolute p99 limit, never a latency
+    // ratio (which took good releases back whenever the load after the switch was heavier).
+    const verdict = judge(window, undefined, handoff.analysis, this.hooks.boundsMs, final, { warmingUp, ...(state.stable ? { reference: state.stable } : {}) });
     if (verdict.kind === 'fail') return this.regression(state, `the watch after the switch found a regression: ${verdict.message}`);
     if (!warmingUp && state.warmUntil > 0) {
       // Warm-up over: the window restarts so latency is judged on the warm process only.
