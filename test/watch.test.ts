@@ -145,6 +145,36 @@ test('without --wait the deploy exits 0 at the switch; the agent then moves traf
   }
 });
 
+test('a deploy validating while the last watch moves traffic back takes the release serving now as its stable one: its failed canary goes back there, never a 503', async () => {
+  // No traffic yet: the watch of v3b cannot judge, so it still runs when the next deploy reads what is live.
+  const watched = await deploy('v3b', 'hello-30', '30s');
+  assert.equal(watched.code, 0, watched.stderr);
+  const v3b = watched.json.deployment;
+  app.write('v3c', 'hello-30');
+  app.config(`strategy: canary\ncanary:\n  steps: [50]\n  interval: 2s\ngates:\n  - name: slow\n    run: sleep 2\n${watchConfig('30s')}`);
+  const next = runCcom(['deploy', '-C', app.dir, '--json']);
+  await sleep(700);
+  // Users arrive while the next deploy runs its gate: the watch moves traffic back to v1.
+  const load = userLoad();
+  let reports: LoadReport[] | undefined;
+  let run;
+  try {
+    run = await next;
+  } finally {
+    reports = await load.stop();
+  }
+  assert.equal(run.code, 1, run.stderr);
+  const d = run.json.deployment;
+  assert.equal(d.status, 'rolled_back', d.reason);
+  assert.equal(d.previous, v3b.previous, 'the stable release is the one the watch went back to');
+  assert.match(run.stderr, new RegExp(`${v3b.previous} serves now \\(the watch of the last deploy moved traffic back to it\\)`));
+  assert.match(d.reason, /error rate/);
+  const failures = Object.keys(reports.flatMap((r) => Object.keys(r.failures)).reduce((all, k) => ({ ...all, [k]: 1 }), {}));
+  assert.deepEqual(failures.filter((f) => !f.includes('hello failed')), [], 'only the bad releases\' own failures, no 503');
+  await statusUntil((x) => x.releases.every((r) => r.id === v3b.previous), 'only v1 runs');
+  await assertServes('v1');
+});
+
 test('kill -9 of the agent during a watch: the restarted agent resumes it and still moves traffic back', async () => {
   // No traffic yet: the watch cannot judge, so it is still running when the agent dies.
   const run = await deploy('v4', 'hello-30', '40s');
@@ -173,7 +203,7 @@ test('a good release passes the watch; the old instances stay warm during it and
   const load = userLoad();
   let reports: LoadReport[] | undefined;
   try {
-    const run = await deploy('v5', 'ok', '3s');
+    const run = await deploy('v5', 'ok', '8s');
     assert.equal(run.code, 0, run.stderr);
     const d = run.json.deployment;
     const during = await status();

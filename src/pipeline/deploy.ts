@@ -68,6 +68,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
   let watchReport: WatchReport | undefined;
+  /** The release this deploy moves traffic from: what was live, or what serves once the last watch ended. */
+  let previousId = base.previous;
   const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
@@ -102,13 +104,14 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       const stable = servingRelease(store, live, before);
       if (stable && stable.id !== live?.id) opts.emit({ type: 'info', message: `${stable.id} serves now (the watch of the last deploy moved traffic back to it): it is the stable release of this deploy` });
       const previous = stable ? { spec: specForStored(opts.appDir, stable).spec } : null;
+      previousId = stable?.id ?? null;
       changed = true;
       const migrationCtx = { appDir: opts.appDir, config, releaseDir: validated.dir, releaseId, deploymentId: id, env: validated.env, steps, store, emit: opts.emit };
       const migration = await runMigrations(migrationCtx);
       const url = reachableUrl(target.publicUrl());
-      const watch = watchHandoff(target, { deploymentId: id, release: releaseId, previous: stable?.id ?? null, config, alert: trafficGuard(base, config, {}, url).alert });
+      const watch = watchHandoff(target, { deploymentId: id, release: releaseId, previous: stable?.id ?? null, config, alert: trafficGuard({ ...base, previous: previousId }, config, {}, url).alert });
       try {
-        if (fallback) await target.guardTraffic(trafficGuard(base, config, fallback, url));
+        if (fallback) await target.guardTraffic(trafficGuard({ ...base, previous: previousId }, config, fallback, url));
         await strategy.run({
           target,
           config,
@@ -135,14 +138,14 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     }
   } catch (err) {
     outcome = outcomeOf(err, changed);
-    if (steps.interrupted) outcome = cancelledOutcome(outcome, steps.interrupted, base.previous);
+    if (steps.interrupted) outcome = cancelledOutcome(outcome, steps.interrupted, previousId);
     if (!opts.dryRun && changed) store.setReleaseStatus(releaseId, outcome.status === 'rolled_back' ? 'rolled_back' : 'failed');
   } finally {
     stopInterrupts();
     unlock.release();
   }
   const watchDoc = watchReport && { until: watchReport.until, status: watchReport.status, ...(watchReport.reason ? { reason: watchReport.reason } : {}) };
-  const result = finish({ ...base, url: reachableUrl(target.publicUrl()), steps: steps.records, ...(watchDoc ? { watch: watchDoc } : {}) }, outcome, opts.emit);
+  const result = finish({ ...base, previous: previousId, url: reachableUrl(target.publicUrl()), steps: steps.records, ...(watchDoc ? { watch: watchDoc } : {}) }, outcome, opts.emit);
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;
