@@ -54,7 +54,7 @@ test(`${CANARIES} canaries of good releases of a real app under load, beside a C
       const run = await app.ccom(['deploy', '--json']);
       const d = run.json?.deployment;
       outcomes.push(d ? `${d.status}${d.reason ? `: ${d.reason}` : ''}` : `exit ${run.code}: ${run.stderr.slice(-300)}`);
-      for (const s of d?.steps ?? []) if (/^canary:/.test(s.name)) judged.push(`${i} ${s.name} ${s.message}`);
+      for (const s of d?.steps ?? []) if (/^(canary:|warm)/.test(s.name)) judged.push(`${i} ${s.name} ${s.message}`);
       if (d?.status === 'succeeded') assert.ok((await get(url)).body.includes(`Express c${i}`), `canary ${i} serves`);
     }
   } finally {

@@ -6,6 +6,12 @@ import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
 const TICK_MS = 100;
+/**
+ * A latency regression is confirmed by a second window of at least this long after the first
+ * one failed: a regression is sustained, while a fresh process under a sudden share of the
+ * load (JIT, heap growth) is slow for a moment. 20 requests of a busy app arrive in 20 ms.
+ */
+const CONFIRM_MIN_MS = 500;
 /** How often a wait for evidence tells its counts (the live line, `ccom status`). */
 const WAIT_REPORT_MS = 1000;
 
@@ -54,7 +60,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
   const warmupMs = Math.min(configured, opts.durationMs === 'until-decision' ? configured : opts.durationMs / 4);
   let warmingUp = true;
   /** Where the window that must confirm a latency regression starts. */
-  let confirm: { live: MetricsSnapshot; probes: MetricsSnapshot | undefined } | undefined;
+  let confirm: { live: MetricsSnapshot; probes: MetricsSnapshot | undefined; at: number } | undefined;
   const wait = evidenceWait(ctx, opts);
   for (;;) {
     await sleep(TICK_MS);
@@ -81,10 +87,12 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
       if (verdict.metric === 'error-rate') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
       // Slower: only if the requests after this moment say so too. A process that was cold
       // or met a stall recovers; a slow release is slow in the next window as well.
-      confirm ??= { live: now, probes: probesNow };
+      confirm ??= { live: now, probes: probesNow, at: Date.now() };
       const next = { live: sampleOf(now, confirm.live, opts), probes: probesNow && confirm.probes ? sampleOf(probesNow, confirm.probes, opts) : undefined };
       const again = judgeEvidence(next.live, next.probes, analysis, now.boundsMs, false, false, reference);
-      if (again.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${again.message}, in two consecutive windows`);
+      const confirmed = final || Date.now() - confirm.at >= CONFIRM_MIN_MS;
+      if (again.kind === 'fail' && confirmed) throw new CheckFailed(`analysis failed ${opts.label}: ${again.message}, in two consecutive windows`);
+      if (!confirmed) continue;
       if (enough(next.live, analysis.minRequests) || (next.probes && enough(next.probes, analysis.minRequests))) {
         // It did not persist: the latest window decides at the end of the step, else start over.
         if (final && !paused) return `${again.message}; an earlier slow window did not persist`;

@@ -10,14 +10,14 @@ import { probeRequests } from './probes.js';
 const PER_INSTANCE = 20;
 
 /**
- * With a stable release to compare with, rounds go on until the new release answers the same
- * requests about as fast as the stable one (the JIT has caught up), for at most this long.
+ * Rounds go on while the new release still gets faster (its JIT and caches catching up), for
+ * at most this long: at least MIN_ROUNDS, then until a round's median is within SETTLED_RATIO
+ * of the one before. The stable release is no yardstick here: it carries the users' load.
  */
-const SETTLE_LIMIT_MS = 15_000;
-
-/** "About as fast": the median of a round within this ratio, or this many ms, of the stable one's. */
-const SETTLED_RATIO = 1.5;
-const SETTLED_DELTA_MS = 5;
+const SETTLE_LIMIT_MS = 10_000;
+const MIN_ROUNDS = 3;
+const MAX_ROUNDS = 25;
+const SETTLED_RATIO = 1.1;
 
 interface Round {
   sent: number;
@@ -27,44 +27,34 @@ interface Round {
 
 /**
  * Sends the smoke and health requests to a new release through the preview route (round robin
- * over its instances), a few at a time. With a stable release serving, the same requests go to
- * it in turn, and rounds repeat until the new release's median is close to the stable one's
- * (or SETTLE_LIMIT_MS); without one, one round within `analysis.warmup`. Answers are not
- * judged: the smoke tests did that, and the analysis judges what follows.
+ * over its instances), a few at a time, in rounds until its latency stops falling, within
+ * max(analysis.warmup, SETTLE_LIMIT_MS). Answers are not judged: the smoke tests did that, and
+ * the analysis judges what follows.
  */
 export async function warmUp(ctx: StrategyContext, release: string, instances: number): Promise<string> {
-  const stable = stableToCompare(ctx, release);
   const started = Date.now();
-  const deadline = started + (stable ? Math.max(ctx.config.analysis.warmupMs, SETTLE_LIMIT_MS) : ctx.config.analysis.warmupMs);
+  const deadline = started + Math.max(ctx.config.analysis.warmupMs, SETTLE_LIMIT_MS);
   const total = PER_INSTANCE * instances;
   let sent = 0;
   let failed = 0;
-  let settled: string | undefined;
-  let rounds = 0;
-  do {
-    const fresh = await warmRound(ctx, release, total, instances, deadline);
-    sent += fresh.sent;
-    failed += fresh.failed;
-    rounds++;
-    if (!stable) break;
-    const base = await warmRound(ctx, stable.id, total, stable.instances, deadline);
-    if (fresh.medianMs <= Math.max(base.medianMs * SETTLED_RATIO, base.medianMs + SETTLED_DELTA_MS)) {
-      settled = `median ${ms(fresh.medianMs)} against ${ms(base.medianMs)} on ${stable.id}`;
-    } else if (Date.now() >= deadline) {
-      settled = `still slower after ${SETTLE_LIMIT_MS / 1000}s: median ${ms(fresh.medianMs)} against ${ms(base.medianMs)} on ${stable.id}`;
-    }
-  } while (!settled && Date.now() < deadline);
+  const medians: number[] = [];
+  while (Date.now() < deadline && medians.length < MAX_ROUNDS) {
+    const round = await warmRound(ctx, release, total, instances, deadline);
+    sent += round.sent;
+    failed += round.failed;
+    medians.push(round.medianMs);
+    if (settled(medians)) break;
+  }
   const errors = failed ? `, ${failed} answered 5xx or not at all` : '';
-  const compared = settled ? ` (${rounds} round(s); ${settled})` : '';
-  return `${sent} request(s) through the preview route to ${instances} instance(s) in ${Date.now() - started}ms${errors}${compared}`;
+  const first = medians[0] ?? 0;
+  const last = medians[medians.length - 1] ?? 0;
+  return `${sent} request(s) through the preview route to ${instances} instance(s) in ${Date.now() - started}ms${errors} (median ${ms(first)} in the first round, ${ms(last)} in the last)`;
 }
 
-/** The release the new one is judged against, when it has healthy instances to answer. */
-function stableToCompare(ctx: StrategyContext, release: string): { id: string; instances: number } | undefined {
-  const id = ctx.previous?.spec.id;
-  if (!id || id === release) return undefined;
-  const instances = ctx.running.filter((i) => i.release === id && i.healthy).length;
-  return instances > 0 ? { id, instances } : undefined;
+function settled(medians: number[]): boolean {
+  if (medians.length < MIN_ROUNDS) return false;
+  const [before, last] = medians.slice(-2) as [number, number];
+  return last >= before / SETTLED_RATIO;
 }
 
 async function warmRound(ctx: StrategyContext, release: string, total: number, instances: number, deadline: number): Promise<Round> {
