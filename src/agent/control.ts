@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isUserError, messageOf } from '../errors.js';
-import type { ConnectOptions, ReleaseSpec, WatchHandoff } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, WarmPlan, WatchHandoff } from '../targets/types.js';
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';
@@ -50,6 +50,10 @@ async function handle(core: AgentCore, hooks: ControlHooks, req: IncomingMessage
     case 'POST /v1/instances': {
       const { spec, count } = await readJson<{ spec: ReleaseSpec; count: number }>(req);
       return sendJson(res, 200, { instances: await core.startInstances(spec, count) });
+    }
+    case 'POST /v1/warm': {
+      const { release, plan } = await readJson<{ release: string; plan: WarmPlan }>(req);
+      return sendJson(res, 200, await core.warm(release, plan));
     }
     case 'POST /v1/instances/stop': {
       const { ids, drainTimeoutMs } = await readJson<{ ids: string[]; drainTimeoutMs: number }>(req);

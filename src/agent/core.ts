@@ -2,7 +2,7 @@ import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
-import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus, WatchHandoff, WatchReport } from '../targets/types.js';
+import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../targets/types.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import type { HeldAddress } from './held-socket.js';
@@ -16,6 +16,7 @@ import { TrafficLease, type Lease } from './traffic-lease.js';
 import type { PostSwitchWatch } from './post-switch-watch.js';
 import { agentWatch } from './agent-watch.js';
 import { findOrphanInstances, stopOrphanInstances } from './orphan-instances.js';
+import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
@@ -95,6 +96,12 @@ export class AgentCore {
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
+  }
+
+  /** Warm-up requests to the release's serving instances (see warm-instances.ts). */
+  warm(release: string, plan: WarmPlan): Promise<WarmReport> {
+    const ports = this.supervisor.list().filter((i) => i.spec.id === release && i.serving).map((i) => i.port);
+    return warmInstances(ports, plan);
   }
 
   /** Instances a killed agent spawned but never recorded: nobody else would ever stop them. */

@@ -129,6 +129,24 @@ export interface ProbeRequest {
   path: string;
 }
 
+/** `total` requests, `concurrency` at a time, round robin over a release's instances, for at most `timeoutMs`. */
+export interface WarmPlan {
+  requests: ProbeRequest[];
+  total: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+export interface WarmReport {
+  sent: number;
+  /** Answered 5xx or not at all. */
+  failed: number;
+  durationMs: number;
+  /** Latency of the first request to each instance, and the median of all, in ms. */
+  firstMs: number[];
+  medianMs: number;
+}
+
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import type { AlertEvent } from '../alerts/webhook.js';
 import type { Config } from '../config/types.js';
@@ -168,6 +186,8 @@ export interface Target {
   endWatch(): Promise<void>;
   /** The running watch, else the last one's outcome (null: none since the agent's state began). */
   watchStatus(): Promise<WatchReport | null>;
+  /** Warm-up requests to one release's instances, sent by the target itself (not judged). */
+  warm(releaseId: string, plan: WarmPlan): Promise<WarmReport>;
   /** A request to one release through a preview route users cannot reach. */
   preview(releaseId: string, req: ProbeRequest): Promise<ProbeResponse>;
   /** A request through the public URL, as a user would send it. */

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
 import type { MetricsSnapshot } from '../../analysis/metrics.js';
-import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WatchHandoff, WatchReport } from '../types.js';
+import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
 import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
 import { UserError } from '../../errors.js';
 import { ensureAgent } from './ensure-agent.js';
@@ -104,6 +104,10 @@ export class LocalTarget implements Target {
 
   async setWeights(weights: Record<string, number>): Promise<void> {
     await this.call('POST', '/v1/weights', { weights }, IDEMPOTENT);
+  }
+
+  warm(releaseId: string, plan: WarmPlan): Promise<WarmReport> {
+    return this.call<WarmReport>('POST', '/v1/warm', { release: releaseId, plan });
   }
 
   /** Smoke checks ride out an agent restart like control calls (GET and HEAD only: safe to repeat). */
