@@ -1,17 +1,12 @@
 import { judgeEvidence, type Sample } from '../analysis/evidence.js';
-import { windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
+import { quantileMs, windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
+import { LatencyConfirmation } from './latency-confirm.js';
 import { CheckFailed } from '../pipeline/failures.js';
 import { Prober, probeRequests } from './probes.js';
 import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
 const TICK_MS = 100;
-/**
- * A latency regression is confirmed by a second window of at least this long after the first
- * one failed: a regression is sustained, while a fresh process under a sudden share of the
- * load (JIT, heap growth) is slow for a moment. 20 requests of a busy app arrive in 20 ms.
- */
-const CONFIRM_MIN_MS = 500;
 /** How often a wait for evidence tells its counts (the live line, `ccom status`). */
 const WAIT_REPORT_MS = 1000;
 
@@ -59,8 +54,9 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
   const configured = analysis.warmupMs;
   const warmupMs = Math.min(configured, opts.durationMs === 'until-decision' ? configured : opts.durationMs / 4);
   let warmingUp = true;
-  /** Where the window that must confirm a latency regression starts. */
-  let confirm: { live: MetricsSnapshot; probes: MetricsSnapshot | undefined; at: number } | undefined;
+  /** Confirms or clears a latency verdict (see latency-confirm.ts). */
+  let confirm: LatencyConfirmation<Marks, Windows> | undefined;
+  let latest: Marks = { live: baseline, probes: probeBaseline };
   const wait = evidenceWait(ctx, opts);
   for (;;) {
     await sleep(TICK_MS);
@@ -70,6 +66,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
     if (restarted(now, last)) baseline = { ...now, releases: {} };
     last = now;
     const probesNow = prober?.snapshot();
+    latest = { live: now, probes: probesNow };
     await checkInstances(ctx, opts);
     const decision = ctx.control?.decision();
     if (decision?.command === 'abort') throw new CheckFailed(`aborted by ${decision.by} ${opts.label}`);
@@ -85,20 +82,21 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
     const verdict = judgeEvidence(live, probes, analysis, now.boundsMs, final, warmingUp, reference);
     if (verdict.kind === 'fail') {
       if (verdict.metric === 'error-rate') throw new CheckFailed(`analysis failed ${opts.label}: ${verdict.message}`);
-      // Slower: only if the requests after this moment say so too. A process that was cold
-      // or met a stall recovers; a slow release is slow in the next window as well.
-      confirm ??= { live: now, probes: probesNow, at: Date.now() };
-      const next = { live: sampleOf(now, confirm.live, opts), probes: probesNow && confirm.probes ? sampleOf(probesNow, confirm.probes, opts) : undefined };
-      const again = judgeEvidence(next.live, next.probes, analysis, now.boundsMs, false, false, reference);
-      const confirmed = final || Date.now() - confirm.at >= CONFIRM_MIN_MS;
-      if (again.kind === 'fail' && confirmed) throw new CheckFailed(`analysis failed ${opts.label}: ${again.message}, in two consecutive windows`);
-      if (!confirmed) continue;
-      if (enough(next.live, analysis.minRequests) || (next.probes && enough(next.probes, analysis.minRequests))) {
-        // It did not persist: the latest window decides at the end of the step, else start over.
-        if (final && !paused) return `${again.message}; an earlier slow window did not persist`;
+      // Slower: only if the requests after this moment say so too, and the gap is not closing.
+      confirm ??= new LatencyConfirmation(latest, {
+        since: (mark) => windowsSince(latest, mark, opts),
+        judge: (w) => judgeEvidence(w.live, w.probes, analysis, now.boundsMs, false, false, reference),
+        enough: (w) => enough(w.live, analysis.minRequests) || (w.probes !== undefined && enough(w.probes, analysis.minRequests)),
+        medianRatio: (w) => medianRatio(enough(w.live, analysis.minRequests) || !w.probes ? w.live : w.probes, now.boundsMs),
+      });
+      // The step goes on past its end until a window decides.
+      const confirmed = confirm.check(latest);
+      if (confirmed.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${confirmed.message}`);
+      if (confirmed.kind === 'cleared') {
+        if (final && !paused) return `${confirmed.message}; an earlier slow window did not persist`;
         confirm = undefined;
-      } else if (final) {
-        const ended = wait.tick(`a latency regression waits for its second window (${again.message})`);
+      } else if (confirmed.kind === 'short' && final) {
+        const ended = wait.tick(`a latency regression waits for its second window (${verdict.message})`);
         if (ended) return ended;
       }
       continue;
@@ -158,6 +156,27 @@ function evidenceWait(ctx: StrategyContext, opts: ObserveOptions) {
 
 function restarted(now: MetricsSnapshot, last: MetricsSnapshot): boolean {
   return Object.entries(last.releases).some(([id, m]) => (now.releases[id]?.requests ?? m.requests) < m.requests);
+}
+
+interface Marks {
+  live: MetricsSnapshot;
+  probes: MetricsSnapshot | undefined;
+}
+
+interface Windows {
+  live: Sample;
+  probes: Sample | undefined;
+}
+
+function windowsSince(latest: Marks, mark: Marks, opts: ObserveOptions): Windows {
+  return { live: sampleOf(latest.live, mark.live, opts), probes: latest.probes && mark.probes ? sampleOf(latest.probes, mark.probes, opts) : undefined };
+}
+
+/** The new release's median latency over the stable one's (its own median without one). */
+function medianRatio(window: Sample, boundsMs: number[]): number {
+  const canary = quantileMs(window.canary.latency, boundsMs, 0.5) ?? 0;
+  const stable = window.stable ? (quantileMs(window.stable.latency, boundsMs, 0.5) ?? 0) : 0;
+  return stable > 0 ? canary / stable : canary;
 }
 
 function enough(sample: Sample, min: number): boolean {
