@@ -9,23 +9,27 @@ import { ccomEnv, runCcom, type CcomRun } from './helpers/ccom.js';
 
 const BIN = fileURLToPath(new URL('../bin/ccom.js', import.meta.url));
 const TRIALS = 20;
-/** The guardian gives up after 5 restarts within 60 s: kills are spaced so it never has to. */
+/**
+ * The guardian gives up after 5 restarts within 60 s: kills are spaced so it never has to, and
+ * the trials are shared by two apps (each its own agent and guardian) to take half the time.
+ */
 const KILL_SPACING_MS = 13_000;
+const APPS = 2;
 
-let app: FixtureApp;
+let apps: FixtureApp[] = [];
 before(() => {
-  app = fixtureApp('v0');
+  apps = Array.from({ length: APPS }, () => fixtureApp('v0'));
 });
 after(async () => {
-  await app.cleanup();
+  for (const app of apps) await app.cleanup();
 });
 
-function agentPid(): number {
+function agentPid(app: FixtureApp): number {
   return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
 }
 
 /** A deploy whose agent is killed with -9 `killAfterMs` after it began. */
-async function deployKillingAgent(killAfterMs: number): Promise<CcomRun & { killed: boolean }> {
+async function deployKillingAgent(app: FixtureApp, killAfterMs: number): Promise<CcomRun & { killed: boolean }> {
   const child = spawn(process.execPath, [BIN, 'deploy', '-C', app.dir, '--json'], { env: ccomEnv(['-C', app.dir]), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -34,7 +38,7 @@ async function deployKillingAgent(killAfterMs: number): Promise<CcomRun & { kill
   let killed = false;
   const timer = setTimeout(() => {
     try {
-      process.kill(agentPid(), 'SIGKILL');
+      process.kill(agentPid(app), 'SIGKILL');
       killed = true;
     } catch {
       /* between agents: nothing to kill this time */
@@ -46,6 +50,11 @@ async function deployKillingAgent(killAfterMs: number): Promise<CcomRun & { kill
 }
 
 test(`an agent killed with -9 at a random moment of a deploy (${TRIALS} trials): never a false exit 3, nothing runs that ccom does not know`, { timeout: TRIALS * 60_000 }, async () => {
+  const outcomes = (await Promise.all(apps.map((app, n) => trials(app, n, TRIALS / APPS)))).flat();
+  process.stderr.write(`exit codes of ${TRIALS} deploys with the agent killed: ${outcomes.join(', ')}\n`);
+});
+
+async function trials(app: FixtureApp, n: number, count: number): Promise<string[]> {
   const first = await runCcom(['deploy', '-C', app.dir, '--json']);
   assert.equal(first.code, 0, first.stderr);
   const t0 = Date.now();
@@ -53,10 +62,11 @@ test(`an agent killed with -9 at a random moment of a deploy (${TRIALS} trials):
   assert.equal((await runCcom(['deploy', '-C', app.dir])).code, 0);
   const deployMs = Date.now() - t0;
   const outcomes: string[] = [];
-  for (let trial = 0; trial < TRIALS; trial++) {
+  for (let i = 0; i < count; i++) {
+    const trial = `${n}.${i}`;
     const started = Date.now();
-    app.write(`v${trial + 2}`);
-    const run = await deployKillingAgent(Math.floor(Math.random() * deployMs));
+    app.write(`v${i + 2}`);
+    const run = await deployKillingAgent(app, Math.floor(Math.random() * deployMs));
     outcomes.push(`${run.code}${run.killed ? '' : ' (not killed)'}`);
     assert.ok(run.code === 0 || run.code === 1, `trial ${trial}: exit ${run.code}\n${run.stderr}`);
 
@@ -66,14 +76,14 @@ test(`an agent killed with -9 at a random moment of a deploy (${TRIALS} trials):
     assert.equal(status.code, 0, status.stderr);
     const live = status.json.releases.filter((r: { weight: number }) => r.weight > 0);
     assert.equal(live.length, 1, `trial ${trial}: one release serves`);
-    const known = new Set<number>([agentPid(), ...live[0].instances.map((i: { pid: number }) => i.pid)]);
+    const known = new Set<number>([agentPid(app), ...live[0].instances.map((i: { pid: number }) => i.pid)]);
     // Instances run in their release under the app's home, the agent in the app's directory.
     const stray = (await processesUnder([app.dir, app.home], 5_000)).filter((pid) => !known.has(pid) && !isGuardian(pid));
     assert.deepEqual(stray, [], `trial ${trial} (exit ${run.code}): processes running that ccom reports as stopped or does not know`);
     await new Promise((r) => setTimeout(r, Math.max(0, KILL_SPACING_MS - (Date.now() - started))));
   }
-  process.stderr.write(`exit codes of ${TRIALS} deploys with the agent killed: ${outcomes.join(', ')}\n`);
-});
+  return outcomes;
+}
 
 function isGuardian(pid: number): boolean {
   try {
