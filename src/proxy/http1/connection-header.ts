@@ -40,17 +40,20 @@ export function refuseProtectedTokens(tokens: ReadonlySet<string>): void {
   }
 }
 
+/** The tokens name headers besides close / keep-alive / upgrade: those are hop-by-hop too. */
+export function namesHeaders(tokens: ReadonlySet<string>): boolean {
+  return tokens.size > (tokens.has('close') ? 1 : 0) + (tokens.has('keep-alive') ? 1 : 0) + (tokens.has('upgrade') ? 1 : 0);
+}
+
 /**
  * The kept lines, minus any header the Connection header names, joined for the wire. A response
  * naming its own framing keeps it: the proxy frames the body by it, so the client must see it.
  */
-export function joinKept(kept: string[], tokens: ReadonlySet<string>): string {
+export function joinKept(kept: ReadonlyArray<[lower: string, line: string]>, tokens: ReadonlySet<string>): string {
   let out = '';
-  const named = tokens.size > (tokens.has('close') ? 1 : 0) + (tokens.has('keep-alive') ? 1 : 0) + (tokens.has('upgrade') ? 1 : 0);
-  for (let i = 0; i < kept.length; i += 2) {
-    const name = kept[i] as string;
-    if (named && tokens.has(name) && !MAY_NOT_BE_NAMED.has(name)) continue;
-    out += `${kept[i + 1] as string}\r\n`;
+  for (const [name, line] of kept) {
+    if (tokens.has(name) && !MAY_NOT_BE_NAMED.has(name)) continue;
+    out += `${line}\r\n`;
   }
   return out;
 }

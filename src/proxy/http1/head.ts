@@ -9,8 +9,8 @@
  * framing header, never the client's.
  */
 
-import { connectionTokens, joinKept, refuseProtectedTokens } from './connection-header.js';
-import { readFields, REQUEST_DROP, RESPONSE_DROP, type Fields } from './fields.js';
+import { connectionTokens, joinKept, namesHeaders, refuseProtectedTokens } from './connection-header.js';
+import { keptLines, readFields, REQUEST_DROP, RESPONSE_DROP, type Fields } from './fields.js';
 import { HeadError } from './head-error.js';
 
 export { HeadError } from './head-error.js';
@@ -77,6 +77,11 @@ function asksToClose(minor: 0 | 1, tokens: ReadonlySet<string>): boolean {
   return tokens.has('close') || (minor === 0 && !tokens.has('keep-alive'));
 }
 
+/** The header lines to pass on: the kept ones, minus those the Connection header names (rare). */
+function forwardedLines(head: string, fieldsFrom: number, fields: Fields, tokens: ReadonlySet<string>, drop: ReadonlySet<string>): string {
+  return namesHeaders(tokens) ? joinKept(keptLines(head, fieldsFrom, drop), tokens) : fields.kept;
+}
+
 /** The proxy's own framing header for a request body, as the proxy frames it. */
 function requestFraming(fields: Fields): string {
   if (fields.chunked) return 'transfer-encoding: chunked\r\n';
@@ -114,7 +119,7 @@ export function parseRequestHead(head: string): RequestHead {
     chunked: fields.chunked,
     close: asksToClose(minor, tokens),
     upgrade: tokens.has('upgrade') ? fields.upgradeHeader : undefined,
-    forwarded: joinKept(fields.kept, tokens) + requestFraming(fields),
+    forwarded: forwardedLines(head, fieldsFrom, fields, tokens, REQUEST_DROP) + requestFraming(fields),
     method,
     target: match[2] as string,
     host: fields.host,
@@ -141,7 +146,7 @@ export function parseResponseHead(head: string): ResponseHead {
     chunked: fields.chunked,
     close: asksToClose(minor, tokens),
     upgrade: tokens.has('upgrade') ? fields.upgradeHeader : undefined,
-    forwarded: joinKept(fields.kept, tokens),
+    forwarded: forwardedLines(head, fieldsFrom, fields, tokens, RESPONSE_DROP),
     status: Number(match[2]),
     statusLine,
     keepAliveMs: timeout ? Number(timeout[1]) * 1000 : undefined,
