@@ -34,6 +34,20 @@ export interface Fields {
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 
+/** The headers readFields' switch reads: keep this list and the switch in step. */
+const READ = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'host', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'keep-alive'];
+
+/**
+ * First letters (either case) of every header name the proxy reads or drops: a line starting
+ * with any other letter (Date, Server, Accept, User-Agent…) is passed on without building its
+ * lowercase name, by far the commonest case.
+ */
+const MAY_MATTER = new Uint8Array(128);
+for (const name of [...READ, ...REQUEST_DROP, ...RESPONSE_DROP, 'proxy-']) {
+  MAY_MATTER[name.charCodeAt(0)] = 1;
+  MAY_MATTER[name.toUpperCase().charCodeAt(0)] = 1;
+}
+
 /** Where the field name starting at `at` ends: at its colon, or -1 when the line is malformed. */
 function nameEnd(head: string, at: number): number {
   let i = at;
@@ -74,6 +88,11 @@ export function readFields(head: string, from: number, minor: 0 | 1, drop: Reado
     if (colon === -1) {
       // Covers obs-fold (a line starting with whitespace) and "Name : value" too.
       throw new HeadError(status, `malformed header line: ${JSON.stringify(head.slice(at, Math.min(end, at + 60)))}`);
+    }
+    if (MAY_MATTER[head.charCodeAt(at)] === 0) {
+      if (run === -1) run = at;
+      at = end + 2;
+      continue;
     }
     const lower = head.slice(at, colon).toLowerCase();
     switch (lower) {
