@@ -18,6 +18,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** What one read may take, shared by all upstream connections (a read is copied out at once). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/** The `n` bytes just read into READ_BUFFER, in a buffer of their own (from the pool when small). */
+function copyOfRead(n: number): Buffer {
+  const chunk = Buffer.allocUnsafe(n);
+  READ_BUFFER.copy(chunk, 0, 0, n);
+  return chunk;
+}
+
 /**
  * One keep-alive TCP connection to an instance. Its listeners are installed once and forward to
  * whichever exchange is using it, so reusing it costs no new closures.
@@ -46,7 +53,7 @@ export class UpstreamConnection {
       host: upstream.host,
       port: upstream.port,
       noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.onRead(Buffer.from(buf.subarray(0, n))) },
+      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(copyOfRead(n)) },
     });
     this.connectTimer = setTimeout(() => this.fail(proxyError('CCOM_CONNECT_TIMEOUT', `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     this.socket.once('connect', () => {
