@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { median } from '../lib/stats.js';
 import { cpuSeconds, machineBusySeconds, selfCpuSeconds } from './cpu.js';
 import { runWrk, type WrkRun } from './wrk.js';
 
@@ -41,4 +42,23 @@ export async function measureRun(wrk: string, url: string, seconds: number, conn
 /** The run with the highest req/s, reported whole (its own latencies), or null when none ran. */
 export function bestOf(runs: PeerRun[]): PeerRun | null {
   return runs.reduce<PeerRun | null>((best, r) => (best === null || r.requestsPerSec > best.requestsPerSec ? r : best), null);
+}
+
+/** The median proxy CPU per request over runs, or null without a proxy. */
+export function medianCpuUsPerRequest(runs: PeerRun[]): number | null {
+  const values = runs.flatMap((r) => (r.proxyCpuUsPerRequest === null ? [] : [r.proxyCpuUsPerRequest]));
+  return values.length === 0 ? null : median(values);
+}
+
+/**
+ * Proxy CPU per request of `a` over `b`, where run i of each comes from the same interleaved
+ * round (same wrk load, moments apart): the median of the per-round ratios, null when either is missing.
+ */
+export function pairedCpuRatio(a: PeerRun[] | undefined, b: PeerRun[] | undefined): number | null {
+  if (a === undefined || b === undefined) return null;
+  const perRound = a.flatMap((run, i) => {
+    const other = b[i]?.proxyCpuUsPerRequest;
+    return run.proxyCpuUsPerRequest === null || other === null || other === undefined || other === 0 ? [] : [run.proxyCpuUsPerRequest / other];
+  });
+  return perRound.length === 0 ? null : median(perRound);
 }

@@ -28,7 +28,7 @@ start: node server.js
 instances: ${instances}
 health:
   path: /healthz
-  interval: 50ms
+  interval: 100ms
   timeout: 15s
 proxy:
   port: 0

@@ -15,6 +15,15 @@ export interface UpstreamUser {
 
 /** Time allowed to establish a connection to an instance (undici's default too). */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** What one read may take, shared by all upstream connections (a read is copied out at once). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The `n` bytes just read into READ_BUFFER, in a buffer of their own (from the pool when small). */
+function copyOfRead(n: number): Buffer {
+  const chunk = Buffer.allocUnsafe(n);
+  READ_BUFFER.copy(chunk, 0, 0, n);
+  return chunk;
+}
 
 /**
  * One keep-alive TCP connection to an instance. Its listeners are installed once and forward to
@@ -37,22 +46,19 @@ export class UpstreamConnection {
     upstream: Upstream,
     private readonly onGone: (conn: UpstreamConnection) => void,
   ) {
-    this.socket = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
+    // Reads land in one shared buffer and are copied out (into the small-buffer pool): no 64 KB
+    // allocation per read and no trip through the Readable stream machinery ('data' events,
+    // a nextTick each), which was a tenth of the proxy's CPU for small answers.
+    this.socket = net.connect({
+      host: upstream.host,
+      port: upstream.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(copyOfRead(n)) },
+    });
     this.connectTimer = setTimeout(() => this.fail(proxyError('CCOM_CONNECT_TIMEOUT', `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     this.socket.once('connect', () => {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
-    });
-    this.socket.on('data', (chunk: Buffer) => {
-      this.lastActive = coarseClock.now;
-      try {
-        if (this.user !== null) this.user.onUpstreamData(chunk);
-        else this.fail(proxyError('CCOM_BAD_RESPONSE', 'the instance sent bytes nobody asked for'));
-      } catch (err) {
-        // A bug met on this exchange fails this exchange (502 or a cut), never the agent.
-        console.error('ccom proxy: internal error on an upstream connection:', err);
-        this.fail(proxyError('CCOM_PROXY_ERROR', `proxy error: ${err instanceof Error ? err.message : String(err)}`));
-      }
     });
     this.socket.on('end', () => this.user?.onUpstreamEnd());
     this.socket.on('drain', () => this.user?.onUpstreamDrain());
@@ -68,6 +74,20 @@ export class UpstreamConnection {
         console.error('ccom proxy: internal error while closing an upstream connection:', err);
       }
     });
+  }
+
+  /** Always true: a user that must stop reading pauses the socket itself. */
+  private onRead(chunk: Buffer): boolean {
+    this.lastActive = coarseClock.now;
+    try {
+      if (this.user !== null) this.user.onUpstreamData(chunk);
+      else this.fail(proxyError('CCOM_BAD_RESPONSE', 'the instance sent bytes nobody asked for'));
+    } catch (err) {
+      // A bug met on this exchange fails this exchange (502 or a cut), never the agent.
+      console.error('ccom proxy: internal error on an upstream connection:', err);
+      this.fail(proxyError('CCOM_PROXY_ERROR', `proxy error: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    return true;
   }
 
   /** Ends the connection with `err` as the reason its user is given. */

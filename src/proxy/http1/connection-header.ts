@@ -11,10 +11,19 @@ import { trimOws } from './ows.js';
  */
 const MAY_NOT_BE_NAMED = new Set(['content-length', 'transfer-encoding', 'host', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-/** Connection tokens: close/keep-alive/upgrade, and header names the sender marks hop-by-hop. */
-export function connectionTokens(connection: string | undefined): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+const KEEP_ALIVE: ReadonlySet<string> = new Set(['keep-alive']);
+const CLOSE: ReadonlySet<string> = new Set(['close']);
+
+/**
+ * Connection tokens: close/keep-alive/upgrade, and header names the sender marks hop-by-hop.
+ * Nearly every message says nothing, `keep-alive` or `close`: those get a shared set, no split.
+ */
+export function connectionTokens(connection: string | undefined): ReadonlySet<string> {
+  if (connection === undefined) return NO_TOKENS;
+  if (connection.length === 10 && connection.toLowerCase() === 'keep-alive') return KEEP_ALIVE;
+  if (connection.length === 5 && connection.toLowerCase() === 'close') return CLOSE;
   const tokens = new Set<string>();
-  if (connection === undefined) return tokens;
   for (const part of connection.split(',')) {
     const token = trimOws(part, 0).toLowerCase();
     if (token !== '') tokens.add(token);
@@ -23,7 +32,7 @@ export function connectionTokens(connection: string | undefined): Set<string> {
 }
 
 /** A request whose Connection names a header the proxy frames or routes by: 400. */
-export function refuseProtectedTokens(tokens: Set<string>): void {
+export function refuseProtectedTokens(tokens: ReadonlySet<string>): void {
   for (const token of tokens) {
     if (MAY_NOT_BE_NAMED.has(token)) {
       throw new HeadError(400, `Connection may not name ${token}: the proxy frames and routes requests by it`);
@@ -31,17 +40,20 @@ export function refuseProtectedTokens(tokens: Set<string>): void {
   }
 }
 
+/** The tokens name headers besides close / keep-alive / upgrade: those are hop-by-hop too. */
+export function namesHeaders(tokens: ReadonlySet<string>): boolean {
+  return tokens.size > (tokens.has('close') ? 1 : 0) + (tokens.has('keep-alive') ? 1 : 0) + (tokens.has('upgrade') ? 1 : 0);
+}
+
 /**
  * The kept lines, minus any header the Connection header names, joined for the wire. A response
  * naming its own framing keeps it: the proxy frames the body by it, so the client must see it.
  */
-export function joinKept(kept: string[], tokens: Set<string>): string {
+export function joinKept(kept: ReadonlyArray<[lower: string, line: string]>, tokens: ReadonlySet<string>): string {
   let out = '';
-  const named = tokens.size > (tokens.has('close') ? 1 : 0) + (tokens.has('keep-alive') ? 1 : 0) + (tokens.has('upgrade') ? 1 : 0);
-  for (let i = 0; i < kept.length; i += 2) {
-    const name = kept[i] as string;
-    if (named && tokens.has(name) && !MAY_NOT_BE_NAMED.has(name)) continue;
-    out += `${kept[i + 1] as string}\r\n`;
+  for (const [name, line] of kept) {
+    if (tokens.has(name) && !MAY_NOT_BE_NAMED.has(name)) continue;
+    out += `${line}\r\n`;
   }
   return out;
 }

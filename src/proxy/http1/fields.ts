@@ -5,15 +5,14 @@
 import { HeadError } from './head-error.js';
 import { trimOws } from './ows.js';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d{1,15}$/;
 
 /** Headers never forwarded: hop-by-hop (RFC 9110 §7.6.1) or replaced by the proxy (framing too). */
-export const REQUEST_DROP = new Set([
+export const REQUEST_DROP: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
   'content-length', 'transfer-encoding',
 ]);
-export const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+export const RESPONSE_DROP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 
 export interface Fields {
   contentLength: number;
@@ -27,79 +26,149 @@ export interface Fields {
   forwardedProto: string | undefined;
   forwardedHost: string | undefined;
   keepAlive: string | undefined;
-  /** Kept header lines as [lowercase name, full line] pairs, for Connection-token removal. */
-  kept: string[];
+  /** The header lines not dropped, each ending in CRLF, as received. */
+  kept: string;
+}
+
+/** tchar of RFC 9110 §5.6.2, by char code: what a field name is made of. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** The headers readFields' switch reads: keep this list and the switch in step. */
+const READ = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'host', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'keep-alive'];
+
+/**
+ * First letters (either case) of every header name the proxy reads or drops: a line starting
+ * with any other letter (Date, Server, Accept, User-Agent…) is passed on without building its
+ * lowercase name, by far the commonest case.
+ */
+const MAY_MATTER = new Uint8Array(128);
+for (const name of [...READ, ...REQUEST_DROP, ...RESPONSE_DROP, 'proxy-']) {
+  MAY_MATTER[name.charCodeAt(0)] = 1;
+  MAY_MATTER[name.toUpperCase().charCodeAt(0)] = 1;
+}
+
+/** Where the field name starting at `at` ends: at its colon, or -1 when the line is malformed. */
+function nameEnd(head: string, at: number): number {
+  let i = at;
+  for (let c = head.charCodeAt(i); c < 128 && TCHAR[c] === 1; c = head.charCodeAt(++i));
+  return i > at && head.charCodeAt(i) === 0x3a ? i : -1;
+}
+
+/** The proxy removes this header: listed in `drop`, or a Proxy-* header. */
+export function isDropped(lower: string, drop: ReadonlySet<string>): boolean {
+  return drop.has(lower) || (lower.length > 6 && lower.startsWith('proxy-'));
 }
 
 /**
  * Walks the header lines of `head` (after the start line) once. `drop` names headers the proxy
  * removes; `status` is what a malformed header earns (400 for requests, 502 for responses).
+ * Kept lines are passed on as slices of runs of consecutive lines, not line by line: the usual
+ * head drops none or a trailing few, so that is one or two slices.
  */
-export function readFields(head: string, from: number, minor: 0 | 1, drop: Set<string>, status: number): Fields {
+export function readFields(head: string, from: number, minor: 0 | 1, drop: ReadonlySet<string>, status: number): Fields {
   const f: Fields = {
     contentLength: -1, chunked: false, connection: undefined, upgradeHeader: undefined, transferEncoding: undefined,
-    host: undefined, cookie: undefined, forwardedFor: undefined, forwardedProto: undefined, forwardedHost: undefined, keepAlive: undefined, kept: [],
+    host: undefined, cookie: undefined, forwardedFor: undefined, forwardedProto: undefined, forwardedHost: undefined, keepAlive: undefined, kept: '',
   };
   let at = from;
+  /** Start of the current run of kept lines (-1: none open). */
+  let run = -1;
   while (at < head.length) {
     let end = head.indexOf('\r\n', at);
     if (end === -1) end = head.length;
-    const line = head.slice(at, end);
-    at = end + 2;
-    if (line.length === 0) continue;
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) {
-      // Covers obs-fold (a line starting with whitespace) and "Name : value" too.
-      throw new HeadError(status, `malformed header line: ${JSON.stringify(line.slice(0, 60))}`);
+    if (end === at) {
+      // Not in a head cut at its blank line; skipped, and not passed on, all the same.
+      if (run !== -1) f.kept += head.slice(run, at);
+      run = -1;
+      at += 2;
+      continue;
     }
-    const lower = name.toLowerCase();
-    const value = trimOws(line, colon + 1);
+    const colon = nameEnd(head, at);
+    if (colon === -1) {
+      // Covers obs-fold (a line starting with whitespace) and "Name : value" too.
+      throw new HeadError(status, `malformed header line: ${JSON.stringify(head.slice(at, Math.min(end, at + 60)))}`);
+    }
+    if (MAY_MATTER[head.charCodeAt(at)] === 0) {
+      if (run === -1) run = at;
+      at = end + 2;
+      continue;
+    }
+    const lower = head.slice(at, colon).toLowerCase();
     switch (lower) {
       case 'content-length': {
+        const value = trimOws(head, colon + 1, end);
         if (!DIGITS.test(value)) throw new HeadError(status, `invalid Content-Length: ${JSON.stringify(value)}`);
         const length = Number(value);
         if (f.contentLength !== -1 && f.contentLength !== length) throw new HeadError(status, 'conflicting Content-Length headers');
         f.contentLength = length;
         break;
       }
-      case 'transfer-encoding':
+      case 'transfer-encoding': {
+        const value = trimOws(head, colon + 1, end);
         f.transferEncoding = f.transferEncoding === undefined ? value : `${f.transferEncoding}, ${value}`;
         break;
-      case 'connection':
+      }
+      case 'connection': {
+        const value = trimOws(head, colon + 1, end);
         f.connection = f.connection === undefined ? value : `${f.connection}, ${value}`;
         break;
+      }
       case 'upgrade':
-        f.upgradeHeader = value;
+        f.upgradeHeader = trimOws(head, colon + 1, end);
         break;
       case 'host':
         if (f.host !== undefined && drop === REQUEST_DROP) throw new HeadError(status, 'more than one Host header');
-        f.host = value;
+        f.host = trimOws(head, colon + 1, end);
         break;
-      case 'cookie':
+      case 'cookie': {
+        const value = trimOws(head, colon + 1, end);
         f.cookie = f.cookie === undefined ? value : `${f.cookie}; ${value}`;
         break;
-      case 'x-forwarded-for':
+      }
+      case 'x-forwarded-for': {
+        const value = trimOws(head, colon + 1, end);
         f.forwardedFor = f.forwardedFor === undefined ? value : `${f.forwardedFor}, ${value}`;
         break;
+      }
       case 'x-forwarded-proto':
-        f.forwardedProto ??= value;
+        f.forwardedProto ??= trimOws(head, colon + 1, end);
         break;
       case 'x-forwarded-host':
-        f.forwardedHost ??= value;
+        f.forwardedHost ??= trimOws(head, colon + 1, end);
         break;
       case 'keep-alive':
-        f.keepAlive = value;
+        f.keepAlive = trimOws(head, colon + 1, end);
         break;
     }
-    if (drop.has(lower) || (lower.length > 6 && lower.startsWith('proxy-'))) continue;
-    f.kept.push(lower, line);
+    if (isDropped(lower, drop)) {
+      if (run !== -1) f.kept += head.slice(run, at);
+      run = -1;
+    } else if (run === -1) run = at;
+    at = end + 2;
   }
+  if (run !== -1) f.kept += at > head.length ? `${head.slice(run)}\r\n` : head.slice(run, at);
   if (f.transferEncoding !== undefined) {
     if (f.contentLength !== -1) throw new HeadError(status, 'both Content-Length and Transfer-Encoding');
     f.chunked = isChunked(f.transferEncoding, minor, status);
   }
   return f;
+}
+
+/** The kept header lines, each with its lowercase name, for the rare head whose Connection names headers. */
+export function keptLines(head: string, from: number, drop: ReadonlySet<string>): Array<[lower: string, line: string]> {
+  const lines: Array<[string, string]> = [];
+  for (let at = from; at < head.length; ) {
+    let end = head.indexOf('\r\n', at);
+    if (end === -1) end = head.length;
+    const colon = head.indexOf(':', at);
+    if (end > at && colon !== -1 && colon < end) {
+      const lower = head.slice(at, colon).toLowerCase();
+      if (!isDropped(lower, drop)) lines.push([lower, head.slice(at, end)]);
+    }
+    at = end + 2;
+  }
+  return lines;
 }
 
 /**
