@@ -76,6 +76,8 @@ export interface TargetStatus {
   url: string | null;
   /** The address the public port is bound to (the URL may name a domain instead). */
   address?: { host: string; port: number } | null;
+  /** The certificate the public port serves, and why its last renewal failed (null: it did not). */
+  tls?: { names: string[]; issuer: string; validTo: string; problem: string | null } | null;
   /** Where Prometheus can scrape, and why not when it cannot. */
   monitoring?: { url: string | null; problem: string | null };
   weights: Record<string, number>;
