@@ -16,6 +16,7 @@ export interface Pebble {
   caFile: string;
   rootFile: string;
   httpPort: number;
+  /** Kills pebble and its DNS (its files stay until the test process exits). */
   stop(): Promise<void>;
 }
 
@@ -104,9 +105,13 @@ export async function startPebble(opts: { httpPort: number; validitySeconds?: nu
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
   });
+  // The files outlive stop(): a test stops pebble to see ccom live on without it.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  let stopped = false;
   const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     for (const child of [pebble, dns]) if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   };
   try {
     await started(dns, 'pebble-challtestsrv');

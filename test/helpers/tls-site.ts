@@ -54,12 +54,11 @@ export interface TlsAnswer {
 export function tlsGet(port: number, ca: string, agent: Agent | false, path = '/', servername = 'shop.test'): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, servername, ca, agent, headers: { host: `${servername}:${port}` } }, (res) => {
+      // Read now: a kept-alive socket goes back to the agent (res.socket null) once the body ended.
+      const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
       let body = '';
       res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => {
-        const socket = res.socket as TLSSocket;
-        resolve({ status: res.statusCode ?? 0, body, serial: socket.getPeerCertificate().serialNumber, reused: req.reusedSocket });
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial, reused: req.reusedSocket }));
     });
     req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10s')));
     req.on('error', reject);
