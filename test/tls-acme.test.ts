@@ -7,7 +7,7 @@ import { connect, type ConnectionOptions } from 'node:tls';
 import { runCcom } from './helpers/ccom.js';
 import { fixtureApp } from './helpers/fixture-app.js';
 import { freePort, startPebble } from './helpers/pebble.js';
-import { curl, writeProtoApp, writeTlsConfig } from './helpers/tls-site.js';
+import { curl, tlsGet, writeProtoApp, writeTlsConfig } from './helpers/tls-site.js';
 
 test('first deploy gets a certificate from a real ACME server: https on the domains, 421 for other names, 308 from http, keys 0600', { timeout: 120_000 }, async (t) => {
   const [port, httpPort] = await Promise.all([freePort(), freePort()]);
@@ -62,6 +62,21 @@ test('first deploy gets a certificate from a real ACME server: https on the doma
   // Keep-alive through TLS: two requests on one connection.
   const answers = await rawRequests(port, { servername: 'shop.test', ca: readFileSync(pebble.rootFile) }, 'GET / HTTP/1.1\r\nhost: shop.test\r\n\r\nGET /again HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
   assert.match(answers, /ok v1 proto=https[^]*ok v1 proto=https/);
+
+  // A WebSocket through TLS: the Upgrade is tunnelled, bytes flow both ways.
+  assert.equal(await upgradeEcho(port, readFileSync(pebble.rootFile)), 'echo ping');
+
+  // An agent killed with -9 comes back on https with the stored certificate, no new order.
+  const serial = (await tlsGet(port, readFileSync(pebble.rootFile), false)).serial;
+  await pebble.stop();
+  process.kill(Number(readFileSync(join(app.state, 'agent.pid'), 'utf8')), 'SIGKILL');
+  let again = curl('shop.test', port, '/', pebble.rootFile);
+  for (let i = 0; i < 40 && again.out !== 'ok v1 proto=https'; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    again = curl('shop.test', port, '/', pebble.rootFile);
+  }
+  assert.equal(again.out, 'ok v1 proto=https');
+  assert.equal((await tlsGet(port, readFileSync(pebble.rootFile), false)).serial, serial);
 });
 
 test('an unreachable ACME server blocks the first deploy with exit 2, its reason and the fix', { timeout: 60_000 }, async (t) => {
@@ -96,5 +111,26 @@ function plainGet(port: number, path: string): Promise<{ status: number; locatio
     })
       .on('error', reject)
       .end();
+  });
+}
+
+function upgradeEcho(port: number, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'shop.test', ca }, () => {
+      socket.write('GET /ws HTTP/1.1\r\nhost: shop.test\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
+    });
+    let text = '';
+    socket.on('data', (c: Buffer) => {
+      text += c;
+      if (text.includes('\r\n\r\n') && !text.includes('ping')) {
+        assert.match(text, /^HTTP\/1\.1 101 /);
+        text = 'ping';
+        socket.write('ping');
+      } else if (text.startsWith('ping') && text.includes('echo ping')) {
+        socket.destroy();
+        resolve('echo ping');
+      }
+    });
+    socket.on('error', reject);
   });
 }

@@ -15,6 +15,11 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ${version} proto=' + req.headers['x-forwarded-proto']);
 });
+// A WebSocket-like tunnel: 101, then every chunk echoed.
+server.on('upgrade', (req, socket) => {
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nupgrade: websocket\\r\\nconnection: upgrade\\r\\n\\r\\n');
+  socket.on('data', (d) => socket.write('echo ' + d));
+});
 server.keepAliveTimeout = 5000;
 server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
@@ -51,7 +56,7 @@ export interface TlsAnswer {
 }
 
 /** One GET to shop.test over TLS to 127.0.0.1:port, through `agent` (keep-alive) or a new connection. */
-export function tlsGet(port: number, ca: string, agent: Agent | false, path = '/', servername = 'shop.test'): Promise<TlsAnswer> {
+export function tlsGet(port: number, ca: string | Buffer, agent: Agent | false, path = '/', servername = 'shop.test'): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, servername, ca, agent, headers: { host: `${servername}:${port}` } }, (res) => {
       // Read now: a kept-alive socket goes back to the agent (res.socket null) once the body ended.
