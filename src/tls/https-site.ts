@@ -40,6 +40,8 @@ export class HttpsSite implements TlsFront {
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;
   private warnedAt = 0;
+  /** The plain-HTTP port this site waits to take from a previous agent (handover), if any. */
+  private waitingFor: number | null = null;
   /** Why the last renewal failed (null: it did not), for status and doctor. */
   problem: string | null = null;
 
@@ -66,10 +68,13 @@ export class HttpsSite implements TlsFront {
     this.options = options;
     this.guard.setDomains(options.domains);
     this.plainPort.site = { domains: options.domains, httpsPort };
-    await this.plainPort.listen(host, options.httpPort).catch((err: Error) => {
-      if (!opts.busyPortLater || !isPortBusy(err)) throw err;
-      this.listenWhenFree(host, options.httpPort);
-    });
+    // Already waiting for the previous agent to let this port go: the wait takes it.
+    if (this.waitingFor !== options.httpPort) {
+      await this.plainPort.listen(host, options.httpPort).catch((err: Error) => {
+        if (!opts.busyPortLater || !isPortBusy(err)) throw err;
+        this.listenWhenFree(host, options.httpPort);
+      });
+    }
     const { pair, problem } = await this.source.obtain(options, (facts) => renewalDue(facts, Date.now()));
     this.install(options.domains, pair);
     this.problem = problem;
@@ -86,12 +91,20 @@ export class HttpsSite implements TlsFront {
 
   /** The previous agent lets the plain-HTTP port go once it drained: take it then (at most a minute). */
   private listenWhenFree(host: string, port: number, attempt = 0): void {
+    this.waitingFor = port;
     const retry = setTimeout(() => {
-      if (this.options?.httpPort !== port) return;
-      this.plainPort.listen(host, port).catch((err: Error) => {
-        if (attempt < 120 && isPortBusy(err)) this.listenWhenFree(host, port, attempt + 1);
-        else this.deps.log(`could not serve plain HTTP on port ${port}: ${err.message}`);
-      });
+      if (this.options?.httpPort !== port) {
+        this.waitingFor = null;
+        return;
+      }
+      this.plainPort.listen(host, port).then(
+        () => (this.waitingFor = null),
+        (err: Error) => {
+          if (attempt < 120 && isPortBusy(err)) return this.listenWhenFree(host, port, attempt + 1);
+          this.waitingFor = null;
+          this.deps.log(`could not serve plain HTTP on port ${port}: ${err.message}`);
+        },
+      );
     }, 500);
     retry.unref();
   }
