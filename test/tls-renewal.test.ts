@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -78,6 +80,18 @@ test('an ACME server gone later never takes the site down: the renewal fails, do
   });
   writeProtoApp(app, 'v1');
   writeTlsConfig(app, { port, httpPort, directory: pebble.directory, caFile: pebble.caFile });
+  const events: { event: string; status: string; reason?: string }[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      events.push(JSON.parse(body));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  t.after(() => hook.close());
+  appendFileSync(join(app.dir, 'ccom.yaml'), `alerts:\n  webhook: http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook\n`);
   const first = await runCcom(['deploy', '-C', app.dir]);
   assert.equal(first.code, 0, first.stdout + first.stderr);
   const ca = readFileSync(pebble.rootFile);
@@ -95,6 +109,9 @@ test('an ACME server gone later never takes the site down: the renewal fails, do
   }
   assert.equal(certificateCheck?.status, 'warn', JSON.stringify(certificateCheck));
   assert.match(certificateCheck.message, /the last renewal failed: could not reach the certificate authority .*ECONNREFUSED/);
+  // Within 14 days of expiry (a 45 s certificate always is), the webhook hears of it.
+  const warning = events.find((e) => e.event === 'agent' && e.status === 'certificate_expiring');
+  assert.match(warning?.reason ?? JSON.stringify(events), /the certificate for shop\.test, www\.shop\.test expires on .* and could not be renewed: could not reach the certificate authority/);
 
   writeProtoApp(app, 'v2');
   const second = await runCcom(['deploy', '-C', app.dir]);
