@@ -18,7 +18,7 @@ import type { AgentAlertEvent } from '../alerts/webhook.js';
 import { agentWatch } from './agent-watch.js';
 import { findOrphanInstances, stopOrphanInstances } from './orphan-instances.js';
 import { releasesDir } from '../app-state.js';
-import { HttpsSite } from '../tls/https-site.js';
+import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/types.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
@@ -171,6 +171,8 @@ export class AgentCore {
       this.https = null;
       return;
     }
+    // Loaded by agents that serve HTTPS only: plain-HTTP apps keep TLS and ACME out of memory.
+    const { HttpsSite } = await import('../tls/https-site.js');
     this.https ??= new HttpsSite({
       stateDir: this.paths.stateDir,
       appDir: this.appDir,

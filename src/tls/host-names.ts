@@ -4,7 +4,8 @@ export function hostName(host: string | undefined): string | undefined {
   const trimmed = host.trim().toLowerCase();
   if (trimmed.startsWith('[')) return trimmed.slice(1, trimmed.indexOf(']'));
   const colon = trimmed.lastIndexOf(':');
-  return colon === -1 ? trimmed : trimmed.slice(0, colon);
+  // `shop.example.com.` (fully qualified, with the root's dot) is the same name.
+  return (colon === -1 ? trimmed : trimmed.slice(0, colon)).replace(/\.$/, '');
 }
 
 /** The 421 body: which names this port serves, so a wrong DNS entry or a typo is obvious. */

@@ -116,13 +116,20 @@ export class HttpsSite implements TlsFront {
     this.facts = certificateFacts(pair.cert);
   }
 
-  /** Renews a certificate that is due; a failure keeps the current one and warns near expiry. */
+  /**
+   * Renews an ACME certificate that is due, or takes up replaced certificate files; a failure
+   * keeps the current certificate and, within 14 days of its expiry, warns once a day.
+   */
   private async check(): Promise<void> {
     const options = this.options;
     const facts = this.facts;
     if (this.renewing || !options || !facts) return;
     const now = Date.now();
-    if (!renewalDue(facts, now) && !this.source.filesChanged(options)) return;
+    if (!options.tls.acme && !this.source.filesChanged(options)) {
+      this.warnNearExpiry(facts, now, `${options.tls.cert} was not replaced with a newer certificate`);
+      return;
+    }
+    if (options.tls.acme && !renewalDue(facts, now)) return;
     this.renewing = true;
     try {
       const pair = await this.source.renew(options);
@@ -132,14 +139,18 @@ export class HttpsSite implements TlsFront {
     } catch (err) {
       this.problem = (err as Error).message;
       this.deps.log(`certificate for ${options.domains.join(', ')} not renewed (the current one keeps serving): ${this.problem}`);
-      const warning = expiryWarning(facts, now, this.problem);
-      if (warning && now - this.warnedAt > 86_400_000) {
-        this.warnedAt = now;
-        this.deps.warn(warning);
-      }
+      this.warnNearExpiry(facts, now, this.problem);
     } finally {
       this.renewing = false;
     }
+  }
+
+  private warnNearExpiry(facts: CertificateFacts, now: number, problem: string): void {
+    const warning = expiryWarning(facts, now, problem);
+    if (!warning || now - this.warnedAt < 86_400_000) return;
+    this.warnedAt = now;
+    this.deps.log(warning);
+    this.deps.warn(warning);
   }
 
   async close(): Promise<void> {

@@ -23,15 +23,19 @@ export class SniTable {
   }
 
   lookup(servername: string | undefined): SecureContext | undefined {
-    return (servername ? this.contexts.get(servername.toLowerCase()) : undefined) ?? this.fallback;
+    return (servername ? this.contexts.get(normal(servername)) : undefined) ?? this.fallback;
   }
 
   /** The name is served with its own certificate (not the fallback). */
   serves(servername: string): boolean {
-    return this.contexts.has(servername.toLowerCase());
+    return this.contexts.has(normal(servername));
   }
 
   get empty(): boolean {
     return this.fallback === undefined;
   }
+}
+
+function normal(servername: string): string {
+  return servername.toLowerCase().replace(/\.$/, '');
 }
