@@ -63,6 +63,11 @@ test('first deploy gets a certificate from a real ACME server: https on the doma
   const answers = await rawRequests(port, { servername: 'shop.test', ca: readFileSync(pebble.rootFile) }, 'GET / HTTP/1.1\r\nhost: shop.test\r\n\r\nGET /again HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
   assert.match(answers, /ok v1 proto=https[^]*ok v1 proto=https/);
 
+  // The smuggling defences hold over TLS: Content-Length with Transfer-Encoding is refused, the connection closed.
+  const smuggled = await rawRequests(port, { servername: 'shop.test', ca: readFileSync(pebble.rootFile) }, 'POST / HTTP/1.1\r\nhost: shop.test\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nhost: shop.test\r\n\r\n');
+  assert.match(smuggled, /^HTTP\/1\.1 400 /);
+  assert.doesNotMatch(smuggled, /ok v1/);
+
   // A WebSocket through TLS: the Upgrade is tunnelled, bytes flow both ways.
   assert.equal(await upgradeEcho(port, readFileSync(pebble.rootFile)), 'echo ping');
 
