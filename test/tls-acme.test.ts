@@ -30,6 +30,7 @@ test('first deploy gets a certificate from a real ACME server: https on the doma
   const home = curl('shop.test', port, '/', pebble.rootFile);
   assert.equal(home.code, 0, home.out);
   assert.equal(home.out, 'ok v1 proto=https');
+  assert.doesNotMatch(curl('shop.test', port, '/', pebble.rootFile, ['-D', '-', '-o', '/dev/null']).out, /strict-transport-security/i, 'no HSTS unless tls.hsts');
   assert.equal(curl('www.shop.test', port, '/', pebble.rootFile).out, 'ok v1 proto=https');
 
   // Another name: by Host over a good connection, and by SNI, each a 421 naming what is served.

@@ -19,7 +19,7 @@ test('domains with tls.acme: HTTPS on 443 and plain HTTP on 80 unless set, names
   const config = parseConfigText(`${MINIMAL}domains: [Shop.Example.com, www.shop.example.com]\ntls:\n  acme:\n    email: ops@example.com\n`, 'ccom.yaml');
   assert.deepEqual(config.domains, ['shop.example.com', 'www.shop.example.com']);
   assert.deepEqual(config.proxy, { host: '127.0.0.1', port: 443, httpPort: 80 });
-  assert.deepEqual(config.tls, { acme: { email: 'ops@example.com', directory: 'https://acme-v02.api.letsencrypt.org/directory' } });
+  assert.deepEqual(config.tls, { acme: { email: 'ops@example.com', directory: 'https://acme-v02.api.letsencrypt.org/directory' }, hsts: false });
   // Without tls nothing changes: port 8080, no httpPort.
   assert.deepEqual(parseConfigText(MINIMAL, 'ccom.yaml').proxy, { host: '127.0.0.1', port: 8080 });
 });

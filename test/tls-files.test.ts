@@ -18,7 +18,7 @@ function selfSigned(dir: string, name: string, names: string[]): { cert: string;
   return { cert, key };
 }
 
-test('tls.cert and tls.key: served by SNI; a deploy with a key that does not fit is blocked (exit 2) and the site keeps its certificate', { timeout: 120_000 }, async (t) => {
+test('tls.cert and tls.key: served by SNI with tls.hsts; a deploy with a key that does not fit is blocked (exit 2) and the site keeps its certificate', { timeout: 120_000 }, async (t) => {
   const certs = mkdtempSync(join(tmpdir(), 'ccom-certs-'));
   const [port, httpPort] = await Promise.all([freePort(), freePort()]);
   const app = fixtureApp();
@@ -29,12 +29,14 @@ test('tls.cert and tls.key: served by SNI; a deploy with a key that does not fit
   const good = selfSigned(certs, 'shop', ['shop.test', 'www.shop.test']);
   const other = selfSigned(certs, 'other', ['shop.test']);
   const config = (cert: string, key: string) =>
-    writeFileSync(join(app.dir, 'ccom.yaml'), `${BASE_CONFIG.replace('proxy:\n  port: 0\n', `proxy:\n  port: ${port}\n  httpPort: ${httpPort}\n`)}domains: [shop.test, www.shop.test]\ntls:\n  cert: ${cert}\n  key: ${key}\n`);
+    writeFileSync(join(app.dir, 'ccom.yaml'), `${BASE_CONFIG.replace('proxy:\n  port: 0\n', `proxy:\n  port: ${port}\n  httpPort: ${httpPort}\n`)}domains: [shop.test, www.shop.test]\ntls:\n  cert: ${cert}\n  key: ${key}\n  hsts: true\n`);
   writeProtoApp(app, 'v1');
   config(good.cert, good.key);
   const first = await runCcom(['deploy', '-C', app.dir]);
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.equal(curl('www.shop.test', port, '/', good.cert).out, 'ok v1 proto=https');
+  // tls.hsts: browsers are told to use https only, on every answer of the app.
+  assert.match(curl('shop.test', port, '/', good.cert, ['-D', '-', '-o', '/dev/null']).out, /\r\nstrict-transport-security: max-age=31536000\r\n/);
 
   writeProtoApp(app, 'v2');
   config(good.cert, other.key);

@@ -183,6 +183,7 @@ const tlsSection = section({
   }).optional(),
   cert: filePath.optional(),
   key: filePath.optional(),
+  hsts: bool.default(false),
 });
 
 /** Validates a raw ccom.yaml / ccom.json document and resolves it into a `Config`. */

@@ -80,6 +80,8 @@ export interface TlsConfig {
   acme?: { email: string; directory: string; caFile?: string };
   cert?: string;
   key?: string;
+  /** Send Strict-Transport-Security (one year) with every answer from the app. */
+  hsts: boolean;
 }
 
 /** A loaded config and where it came from (for messages). */

@@ -12,15 +12,19 @@ import type { SniTable } from './sni-table.js';
 export class HostGuard implements RequestDispatcher {
   private names = new Set<string>();
   private list: string[] = [];
+  /** Strict-Transport-Security for the app's answers, when tls.hsts is on. */
+  private hsts = '';
 
   constructor(
     private readonly next: RequestDispatcher,
     private readonly sni: SniTable,
   ) {}
 
-  setDomains(domains: string[]): void {
+  configure(domains: string[], hsts: boolean): void {
     this.list = [...domains];
     this.names = new Set(domains);
+    // One year, the value browsers' preload lists ask for; subdomains are left to the user.
+    this.hsts = hsts ? 'strict-transport-security: max-age=31536000\r\n' : '';
   }
 
   dispatch(client: ClientConnection, head: RequestHead): ClientExchange | null {
@@ -28,6 +32,7 @@ export class HostGuard implements RequestDispatcher {
     if (name === undefined || !this.names.has(name)) return this.refuse(client, name, 'Host header');
     const servername = (client.socket as TLSSocket).servername;
     if (typeof servername === 'string' && !this.sni.serves(servername)) return this.refuse(client, servername.toLowerCase(), 'TLS server name');
+    client.responseHeaders = this.hsts;
     return this.next.dispatch(client, head);
   }
 

@@ -66,7 +66,7 @@ export class HttpsSite implements TlsFront {
    */
   async configure(options: HttpsOptions, host: string, httpsPort: number, opts: { busyPortLater: boolean }): Promise<void> {
     this.options = options;
-    this.guard.setDomains(options.domains);
+    this.guard.configure(options.domains, options.tls.hsts === true);
     this.plainPort.site = { domains: options.domains, httpsPort };
     // Already waiting for the previous agent to let this port go: the wait takes it.
     if (this.waitingFor !== options.httpPort) {
