@@ -20,15 +20,16 @@ export class CertificateSource {
 
   /**
    * The certificate to serve now. With ACME: the stored one unless it is due (`due`) or no
-   * longer fits the domains, else a new order; an order that fails while the stored one still
-   * works keeps it (`problem` says why). Throws only when there is nothing to serve.
+   * longer fits the domains, else a new order; an order that fails while a stored one fits the
+   * domains keeps it, even expired (`problem` says why): a site that served is never taken
+   * down. Throws only when there is nothing to serve (the first deploy).
    */
   async obtain(options: HttpsOptions, due: (facts: CertificateFacts) => boolean): Promise<{ pair: CertificatePair; problem: string | null }> {
     if (!options.tls.acme) return { pair: this.readFiles(options), problem: null };
     const stored = this.store.load(options.domains[0] as string);
     const facts = stored && factsOrUndefined(stored.cert);
-    const usable = stored !== undefined && facts !== undefined && covers(facts, options.domains) && facts.validTo.getTime() > Date.now();
-    if (usable && !due(facts)) return { pair: stored, problem: null };
+    const usable = stored !== undefined && facts !== undefined && covers(facts, options.domains);
+    if (usable && !due(facts) && facts.validTo.getTime() > Date.now()) return { pair: stored, problem: null };
     try {
       return { pair: await this.order(options), problem: null };
     } catch (err) {
