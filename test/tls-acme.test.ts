@@ -59,6 +59,8 @@ test('first deploy gets a certificate from a real ACME server: https on the doma
   assert.equal(cert?.status, 'pass', JSON.stringify(checks));
   assert.match(cert.message, /issued by .*Pebble.*expires .* for shop\.test, www\.shop\.test/);
   assert.equal(checks.find((c) => c.name === 'https-ports')?.status, 'pass');
+  // .test names never resolve outside pebble's own DNS: doctor says so, with the record to create.
+  assert.match(checks.find((c) => c.name === 'dns shop.test')?.message ?? '', /shop\.test does not resolve here/);
 
   // Keep-alive through TLS: two requests on one connection.
   const answers = await rawRequests(port, { servername: 'shop.test', ca: readFileSync(pebble.rootFile) }, 'GET / HTTP/1.1\r\nhost: shop.test\r\n\r\nGET /again HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
