@@ -14,10 +14,13 @@ import { Supervisor } from './supervisor.js';
 import { recordAbandoned, type AbandonedOutcome } from './abandoned-deploy.js';
 import { TrafficLease, type Lease } from './traffic-lease.js';
 import type { PostSwitchWatch } from './post-switch-watch.js';
+import type { AgentAlertEvent } from '../alerts/webhook.js';
 import { agentWatch } from './agent-watch.js';
 import { findOrphanInstances, stopOrphanInstances } from './orphan-instances.js';
 import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
+import type { HttpsSite } from '../tls/https-site.js';
+import type { HttpsOptions } from '../targets/types.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -34,6 +37,8 @@ export class AgentCore {
   /** The post-switch watch: judges a new release with the previous one warm, moves traffic back on a regression. */
   readonly watch: PostSwitchWatch;
   private options: ConnectOptions | undefined;
+  /** The app's HTTPS (certificates, plain-HTTP port), once a deploy configured domains and tls. */
+  private https: HttpsSite | null = null;
   /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
   renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
@@ -41,7 +46,7 @@ export class AgentCore {
 
   constructor(
     readonly appDir: string,
-    private readonly paths: LocalPaths,
+    readonly paths: LocalPaths,
     private readonly state: AgentStateFile,
     readonly log: (message: string) => void,
     readonly exit: () => void,
@@ -93,6 +98,10 @@ export class AgentCore {
     const watch = this.state.get().watch;
     if (watch) this.watch.resume(watch);
     const options = this.savedOptions();
+    // Before an inherited socket accepts anything: its connections must meet TLS at once.
+    if (options && !opts.bind) {
+      await this.configureHttps(options.https, options.proxy, { busyPortLater: true }).catch((err: Error) => this.log(`could not serve https: ${err.message}`));
+    }
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
     }
@@ -117,9 +126,14 @@ export class AgentCore {
   reportRestart(lastExit: string): void {
     const reason = `the agent exited with code ${lastExit} and its guardian started it again (restart ${this.restarts}); instances were re-adopted`;
     this.log(reason);
+    this.alertAgent('restarted', reason);
+  }
+
+  /** Tells the webhook the last deploy named what happened to the agent between deploys. */
+  private alertAgent(status: AgentAlertEvent['status'], reason: string): void {
     const alerts = this.savedOptions()?.alerts;
     if (!alerts?.webhook) return;
-    const event = { event: 'agent' as const, app: this.savedOptions()?.app ?? 'unknown', status: 'restarted' as const, reason, url: this.listener.url(), at: new Date().toISOString() };
+    const event: AgentAlertEvent = { event: 'agent', app: this.savedOptions()?.app ?? 'unknown', status, reason, url: this.listener.url(), at: new Date().toISOString() };
     import('../alerts/webhook.js')
       .then(({ sendAgentAlert }) => sendAgentAlert(alerts, event))
       .then((delivery) => {
@@ -136,6 +150,7 @@ export class AgentCore {
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
   async configure(options: ConnectOptions): Promise<string> {
     const bound = await this.listener.listen(options.proxy.host, options.proxy.port);
+    await this.configureHttps(options.https, bound, { busyPortLater: false });
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
     await this.monitoring.listen(options.monitoring.port, options.monitoring.portFromDefault === true);
@@ -150,6 +165,30 @@ export class AgentCore {
       await this.renewGuardian().catch((err: Error) => this.log(`could not hand over (${err.message}): the guardian holds the old port until \`ccom down\``));
     }
     return this.listener.url() as string;
+  }
+
+  /**
+   * HTTPS on the public port, or plain HTTP again when the config has no tls. A certificate
+   * that cannot be had throws (the deploy is blocked) only when there is none to serve.
+   * `busyPortLater`: in a handover the old agent still holds the plain-HTTP port for a moment.
+   */
+  private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean }): Promise<void> {
+    if (!https) {
+      await this.listener.useTls(null);
+      this.https = null;
+      return;
+    }
+    // Loaded by agents that serve HTTPS only: plain-HTTP apps keep TLS and ACME out of memory.
+    const { HttpsSite } = await import('../tls/https-site.js');
+    this.https ??= new HttpsSite({
+      stateDir: this.paths.stateDir,
+      appDir: this.appDir,
+      router: this.router,
+      log: this.log,
+      warn: (reason) => this.alertAgent('certificate_expiring', reason),
+    });
+    await this.https.configure(https, bound.host, bound.port, opts);
+    await this.listener.useTls(this.https);
   }
 
   /**
@@ -207,6 +246,8 @@ export class AgentCore {
   status(): TargetStatus {
     return {
       url: this.listener.url(),
+      address: this.listener.address(),
+      ...(this.https ? { tls: this.https.report() } : {}),
       monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
       instances: this.supervisor.list().map((i) => i.info()),

@@ -1,16 +1,32 @@
-import type { AddressInfo } from 'node:net';
+import { Server, type AddressInfo, type Socket } from 'node:net';
 import type { ProxyServer } from '../proxy/server.js';
 import { describePortOwner } from '../gates/port.js';
 import { UserError } from '../errors.js';
 import { publicConnectionCap } from './connection-cap.js';
 import { HELD_SOCKET_FD, type HeldAddress } from './held-socket.js';
 
+/** What the public port needs from HTTPS: its connections, its engine (to drain), its URL. */
+export interface TlsFront {
+  /** Takes an accepted TCP connection through the TLS handshake into its own proxy engine. */
+  accept(socket: Socket): void;
+  readonly proxy: ProxyServer;
+  url(port: number): string;
+  close(): Promise<void>;
+}
+
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
 
-/** The public port the proxy serves on; can move to another port without dropping the old one first. */
+/**
+ * The public port the proxy serves on; can move to another port without dropping the old one
+ * first. One TCP server accepts; each connection goes to the plain-HTTP engine or, once HTTPS is
+ * configured, through the TLS front to its engine: the port can turn to HTTPS on the socket the
+ * guardian holds, with nothing re-bound.
+ */
 export class PublicListener {
-  private server: ProxyServer | null = null;
+  private server: Server | null = null;
+  private readonly plain: ProxyServer;
+  private tls: TlsFront | null = null;
   private bound: { host: string; port: number } | null = null;
   /** The current server accepts on the socket the guardian holds. */
   private onHeld = false;
@@ -28,14 +44,37 @@ export class PublicListener {
    * there means accepting on that socket, so connections made while no agent ran are answered.
    */
   constructor(
-    private readonly createProxy: () => ProxyServer,
+    createProxy: () => ProxyServer,
     private held?: HeldAddress,
-  ) {}
+  ) {
+    this.plain = createProxy();
+    startEngine(this.plain);
+  }
 
-  private createServer(): ProxyServer {
-    const server = this.createProxy();
+  /** HTTPS from the next connection on (null: plain HTTP again); connections already open keep theirs. */
+  async useTls(front: TlsFront | null): Promise<void> {
+    const previous = this.tls;
+    if (previous === front) return;
+    if (front) startEngine(front.proxy);
+    this.tls = front;
+    if (previous) {
+      previous.proxy.closeIdleConnections();
+      await previous.close();
+    }
+  }
+
+  private createServer(): Server {
+    const server = new Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    server.on('connection', (socket: Socket) => {
+      if (this.tls) this.tls.accept(socket);
+      else this.plain.emit('connection', socket);
+    });
     if (this.maxConnections !== undefined) server.maxConnections = this.maxConnections;
     return server;
+  }
+
+  private engines(): ProxyServer[] {
+    return this.tls ? [this.plain, this.tls.proxy] : [this.plain];
   }
 
   address(): { host: string; port: number } | null {
@@ -43,7 +82,8 @@ export class PublicListener {
   }
 
   url(): string | null {
-    return this.bound ? `http://${this.bound.host}:${this.bound.port}` : null;
+    if (!this.bound) return null;
+    return this.tls ? this.tls.url(this.bound.port) : `http://${this.bound.host}:${this.bound.port}`;
   }
 
   /** Binds `host:port` (0 picks a free port); a no-op when already bound there. */
@@ -57,6 +97,7 @@ export class PublicListener {
       server.once('error', reject);
       server.listen(held ? { fd: HELD_SOCKET_FD } : { port, host }, () => {
         server.off('error', reject);
+        keepAccepting(server);
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
@@ -89,7 +130,10 @@ export class PublicListener {
     const server = this.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(handle, () => resolve());
+      server.listen(handle, () => {
+        keepAccepting(server);
+        resolve();
+      });
     });
     this.server = server;
     this.bound = bound;
@@ -99,7 +143,7 @@ export class PublicListener {
   }
 
   /** The listening server, to hand over to the next agent. */
-  handle(): ProxyServer | null {
+  handle(): Server | null {
     return this.server;
   }
 
@@ -111,23 +155,44 @@ export class PublicListener {
   async drainAndClose(boundMs: number): Promise<void> {
     const server = this.server;
     if (!server) return;
-    server.startDraining();
+    for (const engine of this.engines()) engine.startDraining();
     // Closing only stops accepting: idle connections get a moment to send their next request
     // (answered with close) before they are swept.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     let sweep: NodeJS.Timeout | undefined;
-    const startSweep = setTimeout(() => (sweep = setInterval(() => server.closeIdleConnections(), 250)), IDLE_GRACE_MS);
+    const startSweep = setTimeout(() => (sweep = setInterval(() => this.closeIdle(), 250)), IDLE_GRACE_MS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, boundMs))]);
     clearTimeout(startSweep);
     if (sweep) clearInterval(sweep);
+    await this.tls?.close();
+  }
+
+  private closeIdle(): void {
+    for (const engine of this.engines()) engine.closeIdleConnections();
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
     this.bound = null;
+    const tls = this.tls;
+    this.tls = null;
+    await tls?.close();
     if (!server) return;
-    server.closeIdleConnections();
+    for (const engine of tls ? [this.plain, tls.proxy] : [this.plain]) engine.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * An engine that never listens itself still needs its timers (idle keep-alives, slow heads):
+ * ProxyServer starts them on 'listening', which its acceptor, not it, would see.
+ */
+function startEngine(engine: ProxyServer): void {
+  engine.emit('listening');
+}
+
+/** Accept failures (EMFILE: out of file descriptors) must not end the agent: log and go on. */
+function keepAccepting(server: Server): void {
+  server.on('error', (err) => console.error(`ccom proxy: accepting a connection failed: ${err.message}`));
 }

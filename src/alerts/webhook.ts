@@ -60,7 +60,7 @@ export async function sendAlert(alerts: Config['alerts'], event: AlertEvent): Pr
 export interface AgentAlertEvent {
   event: 'agent';
   app: string;
-  status: 'restarted';
+  status: 'restarted' | 'certificate_expiring';
   reason: string;
   url: string | null;
   at: string;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
+import { DEFAULT_ACME_DIRECTORY, isDomainName, refineTls, resolveProxy } from './tls-schema.js';
 import type { CanaryStep, Config } from './types.js';
 
 /** Prometheus' customary exporter port; used when monitoring.port is not set. */
@@ -165,6 +166,26 @@ function endAtFullTraffic(steps: CanaryStep[]): CanaryStep[] {
   return lastWeight === 100 ? steps : [...steps, 100];
 }
 
+const domainName = leaf('a domain name like shop.example.com (no scheme, port or path)', (v) =>
+  typeof v === 'string' && isDomainName(v.trim().toLowerCase()) ? v.trim().toLowerCase() : undefined,
+);
+
+/** A file on this machine; relative paths are taken from the app directory. */
+const filePath = text('a file path, like /etc/ssl/shop.pem');
+
+const tlsSection = section({
+  acme: section({
+    email: leaf('an email address for the certificate authority, like ops@example.com', (v) =>
+      typeof v === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.trim()) ? v.trim() : undefined,
+    ),
+    directory: webhookUrl.default(DEFAULT_ACME_DIRECTORY),
+    caFile: filePath.optional(),
+  }).optional(),
+  cert: filePath.optional(),
+  key: filePath.optional(),
+  hsts: bool.default(false),
+});
+
 /** Validates a raw ccom.yaml / ccom.json document and resolves it into a `Config`. */
 export const configSchema = section({
   app: leaf('a name of lowercase letters, digits and dashes (at most 63), like shop', (v) =>
@@ -237,7 +258,14 @@ export const configSchema = section({
       watchMs: watch,
     }))
     .prefault({}),
-  proxy: section({ host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'), port: port.default(8080) }).prefault({}),
+  domains: list(domainName, 'a list of domain names, like [shop.example.com, www.shop.example.com]').min(1, { error: 'at least one domain name' }).optional(),
+  tls: tlsSection.optional(),
+  // The port defaults once tls is known: 443 with tls, 8080 without.
+  proxy: section({
+    host: text('a host name or IP address, like 127.0.0.1').default('127.0.0.1'),
+    port: port.optional(),
+    httpPort: port.optional(),
+  }).prefault({}),
   monitoring: section({
     port: port.optional(),
     business: list(
@@ -265,8 +293,17 @@ export const configSchema = section({
 }, 'a mapping of keys like app: and start:')
   .superRefine((c, ctx) => {
     // Both listeners bind on this machine; the same fixed port would fail only at deploy time.
-    if (c.proxy.port !== 0 && c.proxy.port === c.monitoring.port && !c.monitoring.portFromDefault) {
-      ctx.addIssue({ code: 'custom', path: ['monitoring', 'port'], message: `a port other than proxy.port (${c.proxy.port})`, input: c.monitoring.port });
+    const proxyPort = c.proxy.port ?? (c.tls ? 443 : 8080);
+    if (proxyPort !== 0 && proxyPort === c.monitoring.port && !c.monitoring.portFromDefault) {
+      ctx.addIssue({ code: 'custom', path: ['monitoring', 'port'], message: `a port other than proxy.port (${proxyPort})`, input: c.monitoring.port });
     }
+    refineTls(c, proxyPort, ctx);
   })
-  .transform(({ drainTimeout, stopTimeout, ...rest }): Config => ({ ...rest, drainTimeoutMs: drainTimeout, stopTimeoutMs: stopTimeout }));
+  .transform(({ drainTimeout, stopTimeout, proxy, domains, tls, ...rest }): Config => ({
+    ...rest,
+    ...(domains ? { domains } : {}),
+    ...(tls ? { tls } : {}),
+    proxy: resolveProxy(proxy, tls !== undefined),
+    drainTimeoutMs: drainTimeout,
+    stopTimeoutMs: stopTimeout,
+  }));

@@ -60,7 +60,11 @@ export interface Config {
     /** After traffic moved, how long the agent judges the new release with the previous one warm (0: no watch). */
     watchMs: number;
   };
-  proxy: { host: string; port: number };
+  /** `httpPort`: with tls, the plain-HTTP port for ACME challenges and the redirect to https. */
+  proxy: { host: string; port: number; httpPort?: number };
+  /** The names the app answers to (with tls): other Host or SNI names get 421. */
+  domains?: string[];
+  tls?: TlsConfig;
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */
   /** `portFromDefault`: monitoring.port was not set, so a taken 9464 moves to the next free port. */
   monitoring: { port: number; portFromDefault: boolean; business: { name: string; path: string; method: string }[] };
@@ -69,6 +73,15 @@ export interface Config {
   drainTimeoutMs: number;
   /** How long an instance has to exit after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+}
+
+/** Where the certificate comes from: ACME (`acme`) or files on this machine (`cert`, `key`). */
+export interface TlsConfig {
+  acme?: { email: string; directory: string; caFile?: string };
+  cert?: string;
+  key?: string;
+  /** Send Strict-Transport-Security (one year) with every answer from the app. */
+  hsts: boolean;
 }
 
 /** A loaded config and where it came from (for messages). */

@@ -10,6 +10,7 @@ import { createTarget } from '../targets/index.js';
 import { wasDeployed } from '../app-state.js';
 import type { TargetStatus } from '../targets/types.js';
 import { listenCheck } from './listen-check.js';
+import { tlsChecks } from './tls-checks.js';
 import { historyCheck, liveReleaseCheck } from './state-checks.js';
 import { fail, pass, warn, type Check } from './types.js';
 
@@ -43,6 +44,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
     ...(deployed ? [liveReleaseCheck(live)] : []),
     await target.routingCheck(live?.id ?? null),
     listenCheck(status?.instances ?? []),
+    ...(await tlsChecks(config, status)),
     await monitoringCheck(status),
     await alertsCheck(config),
     await backupsCheck(appDir, config),

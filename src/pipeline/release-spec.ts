@@ -54,11 +54,13 @@ function specWith(id: string, dir: string, config: Config, env: Record<string, s
 
 /** How the target exposes and watches the app, from its config. */
 export function connectOptions(config: Config): ConnectOptions {
+  const { host, port, httpPort } = config.proxy;
   return {
     app: config.app,
-    proxy: config.proxy,
+    proxy: { host, port },
     monitoring: { port: config.monitoring.port, portFromDefault: config.monitoring.portFromDefault, business: config.monitoring.business },
     alerts: config.alerts,
+    ...(config.tls && config.domains ? { https: { domains: config.domains, tls: config.tls, httpPort: httpPort ?? 80 } } : {}),
   };
 }
 

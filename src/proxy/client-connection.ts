@@ -43,6 +43,8 @@ const JOIN_LIMIT = 8 * 1024;
  */
 export class ClientConnection {
   readonly remoteAddress: string;
+  /** Header lines added to every response from an instance (HTTPS: Strict-Transport-Security). */
+  responseHeaders = '';
   /** Bytes received and not yet handled: a partial head, or pipelined requests. */
   private pending: Buffer | null = null;
   private scanFrom = 0;

@@ -205,6 +205,7 @@ export class Exchange implements ClientExchange, UpstreamUser, TunnelPeer {
     this.closeClient = this.client.mustClose() || body.untilClose || this.decoding;
     let text = `${head.statusLine}\r\n${this.decoding ? withoutChunkedFraming(head.forwarded) : head.forwarded}`;
     if (this.request.setCookie !== undefined) text += `set-cookie: ${this.request.setCookie}\r\n`;
+    text += this.client.responseHeaders;
     if (this.closeClient) text += 'connection: close\r\n';
     else if (this.client.isHttp10) text += 'connection: keep-alive\r\n';
     text += '\r\n';

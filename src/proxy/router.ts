@@ -118,7 +118,7 @@ export class Router implements RequestDispatcher {
       const request: ExchangeRequest = {
         method: head.method,
         target: head.target,
-        head: upstreamHead(head, client.remoteAddress, upstream.upstream),
+        head: upstreamHead(head, client.remoteAddress, upstream.upstream, (client.socket as { encrypted?: boolean }).encrypted === true),
         upgrade: head.upgrade !== undefined,
         setCookie,
         onStatus: this.business.hook(head.method, head.target),

@@ -60,10 +60,24 @@ export interface ConnectOptions {
   monitoring: { port: number; portFromDefault?: boolean; business: { name: string; method: string; path: string }[] };
   /** Where the target reports what happens between deploys (its agent crashed and came back). */
   alerts?: Config['alerts'];
+  /** HTTPS on the public port for these names (the first is the URL), with certificates from `tls` (relative paths from the app directory). */
+  https?: HttpsOptions;
+}
+
+/** The public port speaks TLS: certificates per domain (by SNI), plain HTTP on `httpPort` for ACME and the redirect. */
+export interface HttpsOptions {
+  domains: string[];
+  tls: NonNullable<Config['tls']>;
+  /** Plain HTTP: ACME http-01 challenges, everything else a 308 to https (0 picks a free port). */
+  httpPort: number;
 }
 
 export interface TargetStatus {
   url: string | null;
+  /** The address the public port is bound to (the URL may name a domain instead). */
+  address?: { host: string; port: number } | null;
+  /** The certificate the public port serves, and why its last renewal failed (null: it did not). */
+  tls?: { names: string[]; issuer: string; validTo: string; problem: string | null } | null;
   /** Where Prometheus can scrape, and why not when it cannot. */
   monitoring?: { url: string | null; problem: string | null };
   weights: Record<string, number>;

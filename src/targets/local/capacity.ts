@@ -14,12 +14,14 @@ const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
  * This machine's capacity for the next release: disk, memory, CPU load and the two ports (free,
  * or already served by this app's agent, whose URLs are passed in).
  */
-export async function capacityChecks(needs: CapacityNeeds, stateDir: string, ours: { url: string | null; monitoringUrl: string | null }): Promise<Check[]> {
+export async function capacityChecks(needs: CapacityNeeds, stateDir: string, ours: { url: string | null; address?: { host: string; port: number } | null; monitoringUrl: string | null }): Promise<Check[]> {
+  // An HTTPS URL names the domain, not the port: the address says which port the agent holds.
+  const servesProxyPort = ours.address ? ours.address.host === needs.proxy.host && ours.address.port === needs.proxy.port : ours.url === `http://${needs.proxy.host}:${needs.proxy.port}`;
   return [
     await diskCheck(stateDir, needs.releaseBytes ?? 0),
     memoryCheck(needs),
     cpuCheck(),
-    await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, ours.url === `http://${needs.proxy.host}:${needs.proxy.port}`, 'proxy.port'),
+    await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, servesProxyPort, 'proxy.port'),
     await monitoringPortCheck(needs, ours.monitoringUrl),
   ];
 }

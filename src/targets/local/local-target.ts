@@ -11,6 +11,7 @@ import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
 import { checkRouting } from './routing-check.js';
 import type { CapacityNeeds, Check } from '../../doctor/types.js';
+import { requestOverTls } from '../../tls/public-request.js';
 
 /** The default target: instances on this machine behind ccom's own proxy, run by a per-app agent. */
 export class LocalTarget implements Target {
@@ -28,7 +29,7 @@ export class LocalTarget implements Target {
     // Without limits.memory, what the release serving now uses is the best estimate.
     const measured = status ? averageRss(status) : undefined;
     const withEstimate = { ...needs, memoryPerInstance: needs.memoryPerInstance ?? measured };
-    return capacityChecks(withEstimate, this.paths.stateDir, { url: status?.url ?? null, monitoringUrl: status?.monitoring?.url ?? null });
+    return capacityChecks(withEstimate, this.paths.stateDir, { url: status?.url ?? null, address: status?.address ?? null, monitoringUrl: status?.monitoring?.url ?? null });
   }
 
   async routingCheck(liveRelease: string | null): Promise<Check> {
@@ -117,8 +118,10 @@ export class LocalTarget implements Target {
     return requestRidingRestarts(this.paths, req.method, path, undefined, safe, 10_000);
   }
 
-  publicRequest(req: ProbeRequest): Promise<ProbeResponse> {
+  async publicRequest(req: ProbeRequest): Promise<ProbeResponse> {
     if (!this.url) throw new Error('publicRequest before connect');
+    const address = this.url.startsWith('https:') ? (await this.status()).address : undefined;
+    if (address) return requestOverTls(`${this.url}${req.path}`, address, req.method);
     return httpRequest(`${this.url}${req.path}`, req.method);
   }
 

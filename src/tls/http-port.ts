@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UserError } from '../errors.js';
+import { describePortOwner } from '../gates/port.js';
+import type { ChallengeAnswers } from './challenge-answers.js';
+import { hostName, httpsUrl, misdirected } from './host-names.js';
+
+const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+/** What the plain-HTTP port redirects to and answers for. */
+export interface PlainHttpSite {
+  domains: string[];
+  /** The HTTPS port a redirect names. */
+  httpsPort: number;
+}
+
+/**
+ * The plain-HTTP port next to the HTTPS one: answers ACME http-01 challenges, sends every
+ * other request for one of the domains to https with a 308 (method and body kept), and gives
+ * any other name a 421. Nothing here reaches the app: an http:// link is never served in clear.
+ */
+export class PlainHttpPort {
+  private server: Server | null = null;
+  private bound: { host: string; port: number } | null = null;
+  site: PlainHttpSite = { domains: [], httpsPort: 443 };
+
+  constructor(private readonly challenges: ChallengeAnswers) {}
+
+  address(): { host: string; port: number } | null {
+    return this.bound;
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return;
+    const server = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => this.answer(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw portProblem(err, host, port);
+    });
+    const previous = this.server;
+    this.server = server;
+    this.bound = { host, port: (server.address() as AddressInfo).port };
+    previous?.close();
+    previous?.closeIdleConnections();
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '/';
+    if (path.startsWith(CHALLENGE_PREFIX)) {
+      const answer = this.challenges.get(path.slice(CHALLENGE_PREFIX.length));
+      res.writeHead(answer === undefined ? 404 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(answer ?? 'no such challenge\n');
+      return;
+    }
+    const name = hostName(req.headers.host);
+    if (name === undefined || !this.site.domains.includes(name)) {
+      res.writeHead(421, { 'content-type': 'text/plain', 'x-ccom': 'misdirected' });
+      res.end(misdirected(name, this.site.domains, 'Host header'));
+      return;
+    }
+    res.writeHead(308, { location: `${httpsUrl(name, this.site.httpsPort)}${path.startsWith('/') ? path : `/${path}`}`, 'content-length': '0' });
+    res.end();
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.bound = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function portProblem(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (err.code === 'EADDRINUSE') {
+    const owner = describePortOwner(port);
+    return new UserError(`proxy.httpPort ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
+      fix: 'stop that program (ccom answers certificate challenges and redirects to https on this port) or set proxy.httpPort to a free port',
+      cause: err,
+    });
+  }
+  if (err.code === 'EACCES') {
+    return new UserError(`not allowed to listen on port ${port} (proxy.httpPort)`, {
+      fix: 'let node bind low ports (sudo setcap cap_net_bind_service=+ep "$(command -v node)") or forward 80 to a port above 1023 and set proxy.httpPort to it',
+    });
+  }
+  return err;
+}

@@ -1,0 +1,165 @@
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { RequestDispatcher } from '../proxy/client-connection.js';
+import { createProxyServer, type ProxyServer } from '../proxy/server.js';
+import type { HttpsOptions } from '../targets/types.js';
+import type { TlsFront } from '../agent/public-listener.js';
+import { ChallengeAnswers } from './challenge-answers.js';
+import { CertificateStore, certificateFacts, type CertificatePair, type CertificateFacts } from './cert-store.js';
+import { HostGuard } from './host-guard.js';
+import { httpsUrl } from './host-names.js';
+import { PlainHttpPort } from './http-port.js';
+import { CertificateSource } from './certificate-source.js';
+import { renewalDue, checkEveryMs, expiryWarning } from './renewal.js';
+import { SniTable } from './sni-table.js';
+import { TlsTerminator } from './tls-terminator.js';
+
+export interface HttpsSiteDeps {
+  stateDir: string;
+  appDir: string;
+  router: RequestDispatcher;
+  log: (message: string) => void;
+  /** The webhook: a certificate close to expiry that could not be renewed. */
+  warn: (reason: string) => void;
+}
+
+/**
+ * One app's HTTPS: its domains, their certificate (ACME or files) chosen by SNI, the plain-HTTP
+ * port for challenges and redirects, and the renewal that swaps certificates in place.
+ */
+export class HttpsSite implements TlsFront {
+  private readonly sni = new SniTable();
+  private readonly challenges = new ChallengeAnswers();
+  private readonly plainPort = new PlainHttpPort(this.challenges);
+  private readonly guard: HostGuard;
+  private readonly terminator: TlsTerminator;
+  private readonly source: CertificateSource;
+  readonly proxy: ProxyServer;
+  private options: HttpsOptions | undefined;
+  private facts: CertificateFacts | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private warnedAt = 0;
+  /** The plain-HTTP port this site waits to take from a previous agent (handover), if any. */
+  private waitingFor: number | null = null;
+  /** Why the last renewal failed (null: it did not), for status and doctor. */
+  problem: string | null = null;
+
+  constructor(private readonly deps: HttpsSiteDeps) {
+    this.guard = new HostGuard(deps.router, this.sni);
+    this.proxy = createProxyServer(this.guard);
+    this.terminator = new TlsTerminator(this.sni, (socket) => this.proxy.emit('connection', socket));
+    this.source = new CertificateSource(new CertificateStore(join(deps.stateDir, 'tls')), deps.appDir, this.challenges);
+  }
+
+  accept(socket: Socket): void {
+    this.terminator.accept(socket);
+  }
+
+  url(port: number): string {
+    return httpsUrl(this.options?.domains[0] ?? 'localhost', port);
+  }
+
+  /**
+   * Binds the plain-HTTP port and installs a certificate: the stored one while it is not due,
+   * else a new one. Throws (a UserError with the CA's reason) only when there is none to serve.
+   */
+  async configure(options: HttpsOptions, host: string, httpsPort: number, opts: { busyPortLater: boolean }): Promise<void> {
+    this.options = options;
+    this.guard.configure(options.domains, options.tls.hsts === true);
+    this.plainPort.site = { domains: options.domains, httpsPort };
+    // Already waiting for the previous agent to let this port go: the wait takes it.
+    if (this.waitingFor !== options.httpPort) {
+      await this.plainPort.listen(host, options.httpPort).catch((err: Error) => {
+        if (!opts.busyPortLater || !isPortBusy(err)) throw err;
+        this.listenWhenFree(host, options.httpPort);
+      });
+    }
+    const { pair, problem } = await this.source.obtain(options, (facts) => renewalDue(facts, Date.now()));
+    this.install(options.domains, pair);
+    this.problem = problem;
+    if (problem) this.deps.log(`certificate for ${options.domains.join(', ')} could not be renewed, the current one keeps serving until ${this.facts?.validTo.toISOString()}: ${problem}`);
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.check(), checkEveryMs(this.facts as CertificateFacts)).unref();
+  }
+
+  /** The served certificate, for status and doctor. */
+  report(): { names: string[]; issuer: string; validTo: string; problem: string | null } | null {
+    const facts = this.facts;
+    return facts ? { names: facts.names, issuer: facts.issuer, validTo: facts.validTo.toISOString(), problem: this.problem } : null;
+  }
+
+  /** The previous agent lets the plain-HTTP port go once it drained: take it then (at most a minute). */
+  private listenWhenFree(host: string, port: number, attempt = 0): void {
+    this.waitingFor = port;
+    const retry = setTimeout(() => {
+      if (this.options?.httpPort !== port) {
+        this.waitingFor = null;
+        return;
+      }
+      this.plainPort.listen(host, port).then(
+        () => (this.waitingFor = null),
+        (err: Error) => {
+          if (attempt < 120 && isPortBusy(err)) return this.listenWhenFree(host, port, attempt + 1);
+          this.waitingFor = null;
+          this.deps.log(`could not serve plain HTTP on port ${port}: ${err.message}`);
+        },
+      );
+    }, 500);
+    retry.unref();
+  }
+
+  private install(domains: string[], pair: CertificatePair): void {
+    this.sni.set(domains, pair);
+    this.sni.keepOnly(domains);
+    this.terminator.setDefault(pair);
+    this.facts = certificateFacts(pair.cert);
+  }
+
+  /**
+   * Renews an ACME certificate that is due, or takes up replaced certificate files; a failure
+   * keeps the current certificate and, within 14 days of its expiry, warns once a day.
+   */
+  private async check(): Promise<void> {
+    const options = this.options;
+    const facts = this.facts;
+    if (this.renewing || !options || !facts) return;
+    const now = Date.now();
+    if (!options.tls.acme && !this.source.filesChanged(options)) {
+      this.warnNearExpiry(facts, now, `${options.tls.cert} was not replaced with a newer certificate`);
+      return;
+    }
+    if (options.tls.acme && !renewalDue(facts, now)) return;
+    this.renewing = true;
+    try {
+      const pair = await this.source.renew(options);
+      this.install(options.domains, pair);
+      this.problem = null;
+      this.deps.log(`certificate for ${options.domains.join(', ')} renewed: valid until ${this.facts?.validTo.toISOString()}`);
+    } catch (err) {
+      this.problem = (err as Error).message;
+      this.deps.log(`certificate for ${options.domains.join(', ')} not renewed (the current one keeps serving): ${this.problem}`);
+      this.warnNearExpiry(facts, now, this.problem);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private warnNearExpiry(facts: CertificateFacts, now: number, problem: string): void {
+    const warning = expiryWarning(facts, now, problem);
+    if (!warning || now - this.warnedAt < 86_400_000) return;
+    this.warnedAt = now;
+    this.deps.log(warning);
+    this.deps.warn(warning);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.plainPort.close();
+  }
+}
+
+function isPortBusy(err: Error): boolean {
+  return (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
