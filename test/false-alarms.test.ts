@@ -25,16 +25,7 @@ after(async () => {
   app.remove();
 });
 
-/**
- * Still todo: on this machine (2 cores, load average ~20 from other jobs, plus the hog) the new
- * release's fresh instances are slower than the warm stable ones in every request pair at the
- * 50% step (p99 200–800 ms against 16–134 ms, two windows in a row), so all 20 were rolled back
- * in the last run. Warming (20 requests per instance) is too little for an app whose every
- * request compiles a template on a saturated CPU.
- */
-const TODO = 'issue 9 point 9: fresh instances judged against warm ones at the 50% step on a saturated machine';
-
-test(`${CANARIES} canaries of good releases of a real app under load, beside a CPU hog: none rolled back`, { timeout: 900_000, todo: TODO }, async () => {
+test(`${CANARIES} canaries of good releases of a real app under load, beside a CPU hog: none rolled back`, { timeout: 900_000 }, async () => {
   const first = await app.ccom(['deploy', '--json']);
   assert.equal(first.code, 0, first.stderr);
   const url: string = first.json.deployment.url;

@@ -3,7 +3,7 @@ import { countSlowerThan, quantileMs, type ReleaseMetrics } from './metrics.js';
 import { rankTest, wilsonLower, Z_99, Z_999 } from './stats.js';
 
 export type Verdict =
-  | { kind: 'fail'; metric: 'error-rate' | 'latency-p99' | 'latency-ratio'; message: string }
+  | { kind: 'fail'; metric: 'error-rate' | 'latency-p99' | 'latency-ratio'; message: string; /** Ratio only: the share of request pairs in which the new release was slower. */ slowerShare?: number }
   | { kind: 'pass'; message: string }
   | { kind: 'undecided'; message: string }
   | { kind: 'inconclusive'; message: string };
@@ -77,7 +77,7 @@ export function judge(
   }
   if (stable) {
     const slower = latencyRatio(canary, stable, p99, analysis, boundsMs);
-    if (slower) return fail('latency-ratio', `p99 latency${of} ${slower}`);
+    if (slower) return { kind: 'fail', metric: 'latency-ratio', message: `p99 latency${of} ${slower.text}`, slowerShare: slower.slowerShare };
   }
   const summary = `${n} ${what}, error rate ${pct(rate)}, p99 ${ms(p99)}`;
   return final ? { kind: 'pass', message: summary } : { kind: 'undecided', message: summary };
@@ -90,7 +90,7 @@ export function judge(
  * pairs). A p99 alone, from a few dozen requests on a busy machine, is one stall away from a
  * false alarm. Returns the message's figures when it is slower.
  */
-function latencyRatio(canary: ReleaseMetrics, stable: ReleaseMetrics, p99: number, analysis: Config['analysis'], boundsMs: number[]): string | undefined {
+function latencyRatio(canary: ReleaseMetrics, stable: ReleaseMetrics, p99: number, analysis: Config['analysis'], boundsMs: number[]): { text: string; slowerShare: number } | undefined {
   const stableP99 = quantileMs(stable.latency, boundsMs, 0.99) ?? 0;
   const limit = Math.max(stableP99 * analysis.maxLatencyRatio, stableP99 + analysis.minLatencyDeltaMs);
   if (p99 <= limit) return undefined;
@@ -98,7 +98,7 @@ function latencyRatio(canary: ReleaseMetrics, stable: ReleaseMetrics, p99: numbe
   if (ranks.z < Z_999 || ranks.slowerShare < MIN_SLOWER_SHARE) return undefined;
   const ratio = stableP99 > 0 ? p99 / stableP99 : Infinity;
   const evidence = `rank test: slower in ${Math.round(ranks.slowerShare * 100)}% of request pairs, z ${ranks.z.toFixed(1)}`;
-  return `${ms(p99)} is ${ratio.toFixed(1)}× the stable release's ${ms(stableP99)} > allowed ${analysis.maxLatencyRatio}× (${evidence})`;
+  return { text: `${ms(p99)} is ${ratio.toFixed(1)}× the stable release's ${ms(stableP99)} > allowed ${analysis.maxLatencyRatio}× (${evidence})`, slowerShare: ranks.slowerShare };
 }
 
 /**

@@ -12,6 +12,13 @@ const WINDOWS_TO_FAIL = 2;
 const FADING = 0.85;
 /** However it fades, a regression that still shows this long after the first verdict fails. */
 const FADE_LIMIT_MS = 10_000;
+/**
+ * A shift of only part of the requests (slower in fewer than this share of request pairs) is
+ * what a fresh process looks like while it catches up: it fails only once it has shown in
+ * every window for FADE_LIMIT_MS. A release slower across the board (3× slower is slower in
+ * every pair) fails after WINDOWS_TO_FAIL windows, about a second.
+ */
+const CLEAR_SHIFT = 0.9;
 
 export type Confirmation =
   | { kind: 'fail'; message: string }
@@ -24,8 +31,8 @@ export type Confirmation =
  * Confirms or clears a latency verdict. A fresh Node process given a larger share of the load
  * is slower for a few seconds while its JIT and heap catch up (measured here: 1.7× the stable
  * release's median for about 5 s after a step from 10% to 50%, then even); a slow release
- * stays slow. So a regression must show in WINDOWS_TO_FAIL windows in a row without fading;
- * one that fades gets up to FADE_LIMIT_MS to clear.
+ * stays slow. So a clear regression must show in WINDOWS_TO_FAIL windows in a row without
+ * fading; one that fades, or shifts only part of the requests, gets up to FADE_LIMIT_MS to clear.
  */
 export class LatencyConfirmation<Mark, Window> {
   private readonly firstAt = Date.now();
@@ -60,7 +67,8 @@ export class LatencyConfirmation<Mark, Window> {
     const ratio = this.windows.medianRatio(window);
     const fading = this.lastRatio !== undefined && ratio < this.lastRatio * FADING;
     this.lastRatio = ratio;
-    if (this.failed >= WINDOWS_TO_FAIL && !fading) return { kind: 'fail', message: `${verdict.message}, in ${this.failed + 1} consecutive windows` };
+    const partial = verdict.kind === 'fail' && verdict.slowerShare !== undefined && verdict.slowerShare < CLEAR_SHIFT;
+    if (this.failed >= WINDOWS_TO_FAIL && !fading && !partial) return { kind: 'fail', message: `${verdict.message}, in ${this.failed + 1} consecutive windows` };
     if (at - this.firstAt >= FADE_LIMIT_MS) return { kind: 'fail', message: `${verdict.message}, still after ${Math.round((at - this.firstAt) / 1000)}s` };
     return { kind: 'wait' };
   }
