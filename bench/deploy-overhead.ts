@@ -69,7 +69,7 @@ export async function deployOverhead(): Promise<BenchResult> {
   const deployWall = summarize(wall);
   const reloadWall = pm2Wall ? summarize(pm2Wall) : undefined;
   notes.push('overhead = wall time − (gate:* + build + start); `start` is the app booting until healthy, not ccom');
-  notes.push(`app: 2 instances, no gates, no build, proxy.port 0, health interval 50ms; ${REDEPLOYS} redeploys after 1 warm-up`);
+  notes.push(`app: 2 instances, no gates, no build, proxy.port 0, health interval 100ms; ${REDEPLOYS} redeploys after 1 warm-up`);
   return {
     name: 'deploy-overhead',
     title: `Deploy overhead per blue-green redeploy (${REDEPLOYS} runs)`,

@@ -21,7 +21,7 @@ start: node server.js
 instances: 2
 health:
   path: /healthz
-  interval: 50ms
+  interval: 100ms
   timeout: 15s
 proxy:
   port: 0
