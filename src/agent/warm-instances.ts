@@ -30,7 +30,7 @@ export async function warmInstances(ports: number[], plan: WarmPlan): Promise<Wa
   } finally {
     agent.destroy();
   }
-  return { sent, failed, durationMs: Date.now() - started, firstMs: times.slice(0, ports.length), medianMs: median(times) };
+  return { sent, failed, durationMs: Date.now() - started, firstMs: times.slice(0, ports.length), medianMs: quantile(times, 0.5), p90Ms: quantile(times, 0.9) };
 }
 
 /** The status of one request (0: no answer within 10 s, or a connection error). */
@@ -47,8 +47,8 @@ function send(agent: Agent, port: number, method: string, path: string): Promise
   });
 }
 
-function median(values: number[]): number {
+function quantile(values: number[], q: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }

@@ -156,9 +156,10 @@ export interface WarmReport {
   /** Answered 5xx or not at all. */
   failed: number;
   durationMs: number;
-  /** Latency of the first request to each instance, and the median of all, in ms. */
+  /** Latency of the first request to each instance, and the median and p90 of all, in ms. */
   firstMs: number[];
   medianMs: number;
+  p90Ms: number;
 }
 
 import type { MetricsSnapshot } from '../analysis/metrics.js';
