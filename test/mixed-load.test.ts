@@ -52,6 +52,7 @@ test('twenty deploys and rollbacks with mixed strategies under load lose no requ
   const outcomes: string[] = [];
   try {
     for (const op of OPS) {
+      const failedBefore = load.failedSoFar();
       let run;
       if (op[0] === 'rollback') {
         run = await runCcom(['rollback', '-C', app.dir, '--json']);
@@ -67,6 +68,8 @@ test('twenty deploys and rollbacks with mixed strategies under load lose no requ
         if (code === 0) history.push(version);
         outcomes.push(`${strategy}:${version}:${run.json.deployment.status}`);
       }
+      const failedNow = Object.entries(load.failedSoFar()).filter(([k, n]) => n !== (failedBefore[k] ?? 0));
+      if (failedNow.length) outcomes[outcomes.length - 1] += ` (failed during it: ${failedNow.map(([k, n]) => `${n - (failedBefore[k] ?? 0)} × ${k.trim()}`).join(', ')})`;
       const live = history.at(-1)!;
       assert.deepEqual((await sample(url, 10, 2)).bodies, { [`ok ${live}`]: 10 }, `after ${op.join(' ')}, ${live} serves everything`);
     }

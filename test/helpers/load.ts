@@ -13,7 +13,7 @@ export interface LoadReport {
  * Continuous HTTP load on a URL (127.0.0.1 only) from `concurrency` keep-alive clients until
  * stop() is called, counting every response. Bounded by `maxMs` so it always stops by itself.
  */
-export function startLoad(url: string, concurrency: number, maxMs = 120_000): { stop(): Promise<LoadReport> } {
+export function startLoad(url: string, concurrency: number, maxMs = 120_000): { stop(): Promise<LoadReport>; failedSoFar(): Record<string, number> } {
   const target = new URL(url);
   if (target.hostname !== '127.0.0.1' && target.hostname !== 'localhost') throw new Error('load tests only target 127.0.0.1');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -65,5 +65,7 @@ export function startLoad(url: string, concurrency: number, maxMs = 120_000): { 
       agent.destroy();
       return report;
     },
+    /** Failures so far, to tell which moment of a test they belong to. */
+    failedSoFar: () => ({ ...report.failures }),
   };
 }
