@@ -188,7 +188,8 @@ function sampleOf(now: MetricsSnapshot, baseline: MetricsSnapshot, opts: Observe
 }
 
 /** An instance of the new release that crashed (and was restarted) fails it at once. */
-async function checkInstances(ctx: StrategyContext, opts: ObserveOptions): Promise<void> {
+/** Throws CheckFailed when an instance of the release crashed, restarted, left the pool or disappeared. */
+export async function checkInstances(ctx: StrategyContext, opts: Pick<ObserveOptions, 'release' | 'instanceIds' | 'label'>): Promise<void> {
   if (opts.instanceIds.length === 0) return;
   const { instances } = await ctx.target.status();
   for (const id of opts.instanceIds) {

@@ -1,6 +1,6 @@
 import { must, run } from './step.js';
 import { blueGreen } from './blue-green.js';
-import { observe } from './observe.js';
+import { checkInstances, observe } from './observe.js';
 import { previousWeights, rollBack } from './roll-back.js';
 import { runSmoke, smokeChecks } from './smoke.js';
 import { handOffWatch } from './watch-handoff.js';
@@ -40,6 +40,10 @@ export const rolling: Strategy = {
             await runSmoke(smokeChecks(config), (req) => target.preview(spec.id, req), 'preview, before any traffic');
           }
           const warmed = await warmUp(ctx, spec.id, newIds.length);
+          // Every new instance so far must still be up before more traffic moves and old ones
+          // stop: an earlier batch's instance that crashed since its analysis would otherwise
+          // take the traffic of the old ones that stop now, and users would get 503s.
+          await checkInstances(ctx, { release: spec.id, instanceIds: newIds, label: `before batch ${newIds.length}/${total} takes traffic` });
           const leaving = oldLeft.splice(0, batch);
           await target.setWeights(oldLeft.length === 0 ? { [spec.id]: 100 } : { [spec.id]: share(), [stable]: 100 - share() });
           if (oldLeft.length === 0 && ctx.handOffWatch) keptWarm.push(...leaving);
