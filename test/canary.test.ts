@@ -223,6 +223,14 @@ test('a deploy killed with -9 at the pause: the agent puts the previous weights 
   assert.deepEqual(status.releases.map((r) => r.weight), [100], 'the abandoned canary was cleaned up too');
 });
 
+function readPidQuietly(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim() || '0';
+  } catch {
+    return '0';
+  }
+}
+
 /** Kills the agent with -9 and waits for its guardian to start the next one; returns its pid. */
 async function killAgentAndWaitForNext(): Promise<number> {
   const pidFile = join(app.state, 'agent.pid');
@@ -230,7 +238,8 @@ async function killAgentAndWaitForNext(): Promise<number> {
   process.kill(old, 'SIGKILL');
   for (let i = 0; i < 100; i++) {
     await sleep(50);
-    const now = Number(readFileSync(pidFile, 'utf8').trim() || 0);
+    // The pid file is briefly absent while the guardian starts the next agent.
+    const now = Number(readPidQuietly(pidFile));
     if (now && now !== old && (await statusOf(app.dir).then(() => true, () => false))) return now;
   }
   throw new Error('no new agent within 5 s');
