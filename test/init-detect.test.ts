@@ -132,6 +132,18 @@ test('pnpm and yarn lockfiles change the script runner', () => {
   assert.deepEqual(yarn.gates, [{ name: 'test', run: 'yarn test' }]);
 });
 
+test('a next build whose lint script is a gate skips its own lint; other builds run as written', () => {
+  const next = { start: 'next start', build: 'next build', lint: 'next lint' };
+  assert.equal(detectApp(app({ 'package.json': { scripts: next }, 'package-lock.json': '{}' })).build, 'npm run build -- --no-lint');
+  assert.equal(detectApp(app({ 'package.json': { scripts: next }, 'pnpm-lock.yaml': '' })).build, 'pnpm run build --no-lint');
+  const turbopack = { ...next, build: 'next build --turbopack' };
+  assert.equal(detectApp(app({ 'package.json': { scripts: turbopack } })).build, 'npm run build -- --no-lint', 'create-next-app@15 writes this');
+  assert.equal(detectApp(app({ 'package.json': { scripts: { ...next, build: 'next build --no-lint' } } })).build, 'npm run build');
+  assert.equal(detectApp(app({ 'package.json': { scripts: { ...next, lint: undefined } } })).build, 'npm run build', 'no lint gate: next build lints');
+  assert.equal(detectApp(app({ 'package.json': { scripts: { ...next, build: 'next build && next-sitemap' } } })).build, 'npm run build');
+  assert.equal(detectApp(app({ 'package.json': { scripts: { start: 'node s.js', build: 'tsc', lint: 'eslint .' } } })).build, 'npm run build');
+});
+
 test('SQLite data and uploads are detected as shared; .env.production as the env file', () => {
   const d = detectApp(app({ 'server.js': SERVER, 'data/app.db': '', 'uploads/.keep': '', '.env.production': 'A=1\n' }));
   assert.deepEqual(d.shared, ['data', 'uploads']);

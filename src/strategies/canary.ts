@@ -33,6 +33,7 @@ export const canary: Strategy = {
       });
       await must(ctx, 'smoke:preview', async (step) => step.message(await runSmoke(checks, (req) => target.preview(spec.id, req), 'preview, before any traffic')));
       await must(ctx, 'warm', async (step) => step.message(await warmUp(ctx, spec.id, newIds.length)));
+      let earlierShare = 0;
       for (const weight of config.canary.steps) {
         if (weight === 'pause') {
           const why = `the canary is paused at its current share; run \`ccom promote\` to continue or \`ccom abort\` to roll back`;
@@ -46,8 +47,10 @@ export const canary: Strategy = {
           await target.setWeights(weight >= 100 ? { [spec.id]: 100 } : { [spec.id]: weight, [stable]: 100 - weight });
           emit({ type: 'info', message: `${weight}% of traffic on ${spec.id} for ${config.canary.intervalMs / 1000}s, analysed continuously` });
           const label = `at ${weight}% of traffic`;
-          step.message(await observe(ctx, { release: spec.id, stable: weight >= 100 ? null : stable, durationMs: config.canary.intervalMs, label, instanceIds: newIds, stableSeen }));
+          const stepUp = earlierShare > 0;
+          step.message(await observe(ctx, { release: spec.id, stable: weight >= 100 ? null : stable, durationMs: config.canary.intervalMs, label, instanceIds: newIds, stableSeen, stepUp }));
         });
+        earlierShare = weight;
       }
       await must(ctx, 'smoke:public', async (step) => step.message(await runSmoke(checks, (req) => target.publicRequest(req), 'public URL')));
     } catch (err) {

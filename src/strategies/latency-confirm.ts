@@ -20,6 +20,16 @@ const FADE_LIMIT_MS = 10_000;
  */
 const CLEAR_SHIFT = 0.9;
 
+export interface ConfirmOptions {
+  /**
+   * The step raised the new release's share (10% → 50%): every latency shift then needs
+   * FADE_LIMIT_MS. A release slow under any load was already caught at the first step within
+   * about a second; what a step-up shows first is a fresh process adapting to more load, which
+   * on a busy 2-core machine looked like 4–12× the stable release for 2–3 s (CI, 2026-12-02).
+   */
+  stepUp?: boolean;
+}
+
 export type Confirmation =
   | { kind: 'fail'; message: string }
   | { kind: 'cleared'; message: string }
@@ -50,6 +60,7 @@ export class LatencyConfirmation<Mark, Window> {
       /** The new release's median latency over the stable one's in the window. */
       medianRatio(window: Window): number;
     },
+    private readonly options: ConfirmOptions = {},
   ) {
     this.windowStart = { at: Date.now(), mark: start };
   }
@@ -68,7 +79,8 @@ export class LatencyConfirmation<Mark, Window> {
     const fading = this.lastRatio !== undefined && ratio < this.lastRatio * FADING;
     this.lastRatio = ratio;
     const partial = verdict.kind === 'fail' && verdict.slowerShare !== undefined && verdict.slowerShare < CLEAR_SHIFT;
-    if (this.failed >= WINDOWS_TO_FAIL && !fading && !partial) return { kind: 'fail', message: `${verdict.message}, in ${this.failed + 1} consecutive windows` };
+    const patient = partial || this.options.stepUp === true;
+    if (this.failed >= WINDOWS_TO_FAIL && !fading && !patient) return { kind: 'fail', message: `${verdict.message}, in ${this.failed + 1} consecutive windows` };
     if (at - this.firstAt >= FADE_LIMIT_MS) return { kind: 'fail', message: `${verdict.message}, still after ${Math.round((at - this.firstAt) / 1000)}s` };
     return { kind: 'wait' };
   }

@@ -22,6 +22,8 @@ export interface ObserveOptions {
   instanceIds: string[];
   /** The stable release's last window, kept across steps for a step with nothing to compare (100%). */
   stableSeen?: { window?: ReleaseMetrics };
+  /** This step raised the new release's share after an earlier step (see latency-confirm.ts). */
+  stepUp?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
         judge: (w) => judgeEvidence(w.live, w.probes, analysis, now.boundsMs, false, false, reference),
         enough: (w) => enough(w.live, analysis.minRequests) || (w.probes !== undefined && enough(w.probes, analysis.minRequests)),
         medianRatio: (w) => medianRatio(enough(w.live, analysis.minRequests) || !w.probes ? w.live : w.probes, now.boundsMs),
-      });
+      }, { stepUp: opts.stepUp });
       // The step goes on past its end until a window decides.
       const confirmed = confirm.check(latest);
       if (confirmed.kind === 'fail') throw new CheckFailed(`analysis failed ${opts.label}: ${confirmed.message}`);

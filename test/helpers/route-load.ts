@@ -10,9 +10,10 @@ export interface RouteLoadReport {
 /**
  * Continuous keep-alive load from `concurrency` clients on 127.0.0.1, taking `paths` in turn,
  * so a bad release of one route is seen beside the routes that still work. Stops by itself
- * after `maxMs`.
+ * after `maxMs`. With `pauseMs` each client waits that long between its requests: a steady
+ * load that leaves the CPU to a build running in the same deploy.
  */
-export function startRouteLoad(base: string, paths: string[], concurrency: number, maxMs = 180_000): { stop(): Promise<RouteLoadReport> } {
+export function startRouteLoad(base: string, paths: string[], concurrency: number, maxMs = 180_000, pauseMs = 0): { stop(): Promise<RouteLoadReport> } {
   const target = new URL(base);
   if (target.hostname !== '127.0.0.1') throw new Error('load tests only target 127.0.0.1');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -47,7 +48,10 @@ export function startRouteLoad(base: string, paths: string[], concurrency: numbe
     });
 
   const workers = Array.from({ length: concurrency }, async () => {
-    while (running && Date.now() < deadline) await once(paths[next++ % paths.length]!);
+    while (running && Date.now() < deadline) {
+      await once(paths[next++ % paths.length]!);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
   });
   return {
     async stop() {
