@@ -5,8 +5,7 @@ import { ExitCode } from '../errors.js';
 import { Store } from '../store/index.js';
 import { resolveStrategy } from '../strategies/index.js';
 import { createTarget } from '../targets/index.js';
-import type { TargetStatus, TrafficGuard, WatchReport } from '../targets/types.js';
-import type { ReleaseRow } from '../store/types.js';
+import type { TrafficGuard, WatchReport } from '../targets/types.js';
 import { releasesDir } from '../app-state.js';
 import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
@@ -19,6 +18,7 @@ import { interruptSteps } from './interrupt.js';
 import { cancelledOutcome } from './cancelled.js';
 import { dataAfterRollback, runMigrations } from './migrate.js';
 import { reachableUrl } from './reachable-url.js';
+import { servingRelease } from './serving-release.js';
 import { Steps } from './steps.js';
 import type { DeploymentDoc, Emit } from './types.js';
 import { removeRelease, validate } from './validate.js';
@@ -165,15 +165,6 @@ function trafficGuard(
  * The release the agent serves with the most weight and a healthy instance, when the store
  * knows it; otherwise what the store calls live.
  */
-function servingRelease(store: Store, live: ReleaseRow | undefined, status: TargetStatus): ReleaseRow | undefined {
-  const healthy = new Set(status.instances.filter((i) => i.healthy).map((i) => i.release));
-  const [top] = Object.entries(status.weights)
-    .filter(([release, weight]) => weight > 0 && healthy.has(release))
-    .sort(([, a], [, b]) => b - a);
-  if (!top || top[0] === live?.id) return live;
-  return store.getRelease(top[0]) ?? live;
-}
-
 function servingWeights(weights: Record<string, number>): Record<string, number> | undefined {
   const serving = Object.entries(weights).filter(([, weight]) => weight > 0);
   return serving.length > 0 ? Object.fromEntries(serving) : undefined;

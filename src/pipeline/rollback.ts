@@ -15,6 +15,7 @@ import { connectOptions, specForStored } from './release-spec.js';
 import { interruptSteps } from './interrupt.js';
 import { cancelledOutcome } from './cancelled.js';
 import { reachableUrl } from './reachable-url.js';
+import { servingRelease } from './serving-release.js';
 import { Steps } from './steps.js';
 import type { Emit } from './types.js';
 
@@ -72,20 +73,26 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
     await steps.must('agent', () => target.connect(connectOptions(config)));
     // A running watch ends first; the release it kept warm is reused when it is the one rolled back to.
     await target.endWatch();
-    const running = (await target.status()).instances;
+    const status = await target.status();
+    // The watch may have moved traffic back since `live` was read: that release is the one to return to on failure.
+    const serving = servingRelease(store, live, status);
+    if (serving && serving.id !== live?.id) {
+      if (serving.id === wanted.id) throw new Blocked(`release ${wanted.id} is already live (the watch of the last deploy moved traffic back to it)`, { fix: 'see `ccom status`' });
+      opts.emit({ type: 'info', message: `${serving.id} serves now (the watch of the last deploy moved traffic back to it)` });
+    }
     changed = true;
     await blueGreen.run({
       target,
       config: { ...releaseConfig, proxy: config.proxy, instances: config.instances },
       spec,
-      previous: live ? { spec: specForStored(opts.appDir, live).spec } : null,
-      running,
+      previous: serving ? { spec: specForStored(opts.appDir, serving).spec } : null,
+      running: status.instances,
       steps,
       emit: opts.emit,
     });
     store.markLive(wanted.id);
     // The release taken out of service was healthy: it is 'replaced', not a failed canary's 'rolled_back'.
-    if (live) store.setReleaseStatus(live.id, 'replaced');
+    if (serving) store.setReleaseStatus(serving.id, 'replaced');
   } catch (err) {
     outcome = outcomeOf(err, changed);
     // Ctrl-C is the user's choice: "cancelled", not a failure to fix.
