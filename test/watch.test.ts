@@ -240,7 +240,7 @@ test('analysis.watch: 0 drains the old set at the switch, as before', async () =
 test('canary (after its last step) and rolling (its last old batch) hand over to the watch too', async () => {
   for (const strategy of ['canary', 'rolling']) {
     app.write(`v7-${strategy}`, 'ok');
-    app.config(`strategy: ${strategy}\ncanary:\n  steps: [50]\n  interval: 1s\nrolling:\n  interval: 500ms\nanalysis:\n  watch: 3s\n  minRequests: 1\n  onInconclusive: promote\n  inconclusiveTimeout: 500ms\n`);
+    app.config(`strategy: ${strategy}\ncanary:\n  steps: [50]\n  interval: 1s\nrolling:\n  interval: 500ms\nanalysis:\n  watch: 6s\n  minRequests: 1\n  onInconclusive: promote\n  inconclusiveTimeout: 500ms\n`);
     const load = userLoad();
     try {
       const run = await runCcom(['deploy', '-C', app.dir, '--json']);
@@ -249,6 +249,7 @@ test('canary (after its last step) and rolling (its last old batch) hand over to
       assert.equal(d.watch?.status, 'running', `${strategy}: the watch runs`);
       const names = d.steps.map((s: { name: string }) => s.name);
       assert.ok(names.includes('watch') && !names.includes('drain'), `${strategy} steps: ${names.join(', ')}`);
+      // The watch (6 s) outlasts the time a busy machine takes from the deploy's return to this status.
       const warm = (await status()).releases.find((r) => r.id === d.previous);
       assert.ok(warm && warm.weight === 0 && warm.instances.length > 0, `${strategy}: the previous release stays warm`);
       await statusUntil((x) => x.watch?.status === 'passed' && x.watch.release === d.release && x.releases.every((r) => r.id === d.release), `${strategy}: the watch passed and the old instances stopped`);
