@@ -59,7 +59,7 @@ export class AgentCore {
       drain: (ids, timeoutMs) => this.router.waitDrained(ids, timeoutMs),
       log,
     });
-    this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
+    this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }), log);
     this.watch = agentWatch(this, state);
     this.listener = new PublicListener(() => createProxyServer(this.router), held);
     this.monitoring = new MonitoringServer(async () => {
