@@ -167,6 +167,12 @@ test('a deploy validating while the last watch moves traffic back takes the rele
   const d = run.json.deployment;
   assert.equal(d.status, 'rolled_back', d.reason);
   assert.equal(d.previous, v3b.previous, 'the stable release is the one the watch went back to');
+  const store = Store.open(app.dir);
+  try {
+    assert.equal(store.getDeployment(d.id)?.previous, v3b.previous, 'history names it too');
+  } finally {
+    store.close();
+  }
   // On a busy machine the watch may move traffic back before the next deploy even reads what is
   // live; then there is no race to report, and the outcome below must hold all the same.
   const raced = new RegExp(`${v3b.previous} serves now \\(the watch of the last deploy moved traffic back to it\\)`).test(run.stderr);

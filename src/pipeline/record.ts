@@ -8,7 +8,8 @@ import type { DeploymentDoc, Emit } from './types.js';
  * The alert goes last, after traffic is where it belongs, so it never delays a rollback.
  */
 export async function recordOutcome(store: Store, who: string, doc: DeploymentDoc, alerts: Config['alerts'], emit: Emit): Promise<void> {
-  store.updateDeployment(doc.id, { status: doc.status, reason: doc.reason ?? null, url: doc.url, finishedAt: doc.finishedAt, durationMs: doc.durationMs });
+  // `previous` too: a deploy takes the release serving after the last watch as its stable one (deploy.ts).
+  store.updateDeployment(doc.id, { status: doc.status, reason: doc.reason ?? null, previous: doc.previous, url: doc.url, finishedAt: doc.finishedAt, durationMs: doc.durationMs });
   store.audit(who, `${doc.kind}.${doc.status}`, { deployment: doc.id, release: doc.release, previous: doc.previous, strategy: doc.strategy, reason: doc.reason });
   const delivery = await sendAlert(alerts, alertEvent(doc));
   if (!delivery) return;
