@@ -58,10 +58,13 @@ async function loop(until: number): Promise<void> {
 }
 
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 const until = started + Number(seconds) * 1000;
 await Promise.all(Array.from({ length: Number(parallel) }, () => loop(until)));
 const elapsedMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
 const sorted = tally.latenciesMs.sort((a, b) => a - b);
 const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 const { latenciesMs: _, ...counts } = tally;
-console.log(JSON.stringify({ ...counts, elapsedMs, p50Ms: at(0.5), p99Ms: at(0.99) }));
+const clientCpuUsPerHandshake = counts.handshakes === 0 ? null : (cpu.user + cpu.system) / counts.handshakes;
+console.log(JSON.stringify({ ...counts, elapsedMs, p50Ms: at(0.5), p99Ms: at(0.99), clientCpuUsPerHandshake }));

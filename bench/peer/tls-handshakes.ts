@@ -20,6 +20,8 @@ export interface HandshakeRun {
   /** Connect to the end of the answer, per connection. */
   p50Ms: number;
   p99Ms: number;
+  /** The client's own CPU per connection: when it nears the proxy's, the client sets the pace. */
+  clientCpuUsPerHandshake: number | null;
 }
 
 /**
