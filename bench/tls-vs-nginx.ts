@@ -135,7 +135,7 @@ export async function run(): Promise<TlsVsNginxResult> {
         `certificate: self-signed ECDSA P-256 for ${DOMAIN} made by openssl for this run (the key type of ccom's ACME certificates), the same files for both peers`,
         `cipher: clients offer only ${wrkPin}; wrk negotiated ${wrkPin} (checked against a probe server); ${peers.map((p) => `${p.key} negotiated ${p.negotiated}`).join(', ')}`,
         `keep-alive: wrk -t1 -c${CONNECTIONS} -d${MEASURE_S}s over TLS (SNI and Host ${DOMAIN}), after a ${WARMUP_S} s warm-up`,
-        `new connections: a Node client, ${PARALLEL_HANDSHAKES} loops of connect + full TLS handshake + one GET with connection: close, for ${MEASURE_S} s; it never offers a session back, so neither peer resumes (wrk with connection: close resumes sessions, so it cannot measure this)`,
+        `new connections: a Node client, ${PARALLEL_HANDSHAKES} loops of connect + full TLS handshake + one GET with connection: close, for ${MEASURE_S} s; it never offers a session back, so neither peer resumes (wrk with connection: close resumes sessions, so it cannot measure this); a TLS client spends about as much CPU per connection as a server, so on a small shared machine the client can set the pace of both peers: then read the connections per proxy CPU-second`,
         `${ROUNDS} interleaved rounds per measure; best run's req/s and latencies reported, proxy CPU is the median over the runs`,
         ...peers.flatMap(perRunNotes),
       ],
