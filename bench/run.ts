@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { agentMemory } from './agent-memory.js';
 import { canaryDetection } from './canary-detection.js';
 import { printProxyVsNginx, run as proxyVsNginx, type ProxyVsNginxResult } from './proxy-vs-nginx.js';
+import { printTlsVsNginx } from './peer/tls-report.js';
+import { run as tlsVsNginx } from './tls-vs-nginx.js';
 import { printSwitchLoss, run as switchLoss, type SwitchLossResult } from './switch-loss.js';
 import { coldStart } from './cold-start.js';
 import { deployOverhead } from './deploy-overhead.js';
@@ -22,6 +24,7 @@ const BENCHMARKS: Bench[] = [
   ['deploy-overhead', deployOverhead],
   ['agent-memory', agentMemory],
   ['proxy-vs-nginx', proxyVsNginx, (r) => printProxyVsNginx(r as ProxyVsNginxResult)],
+  ['tls-vs-nginx', tlsVsNginx, printTlsVsNginx],
   ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],
   ['canary-detection', canaryDetection],
 ];

@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { median } from '../lib/stats.js';
 import { cpuSeconds, machineBusySeconds, selfCpuSeconds } from './cpu.js';
-import { runWrk, type WrkRun } from './wrk.js';
+import { runWrk, type WrkOptions, type WrkRun } from './wrk.js';
 
 /** The processes serving one peer: the proxy (none when measuring the app directly) and the app. */
 export interface PeerProcesses {
@@ -22,20 +22,35 @@ export interface PeerRun extends WrkRun {
   otherCpuShare: number;
 }
 
-/** One wrk run against `url`, with CPU accounting of the peer's processes around it. */
-export async function measureRun(wrk: string, url: string, seconds: number, connections: number, procs: PeerProcesses): Promise<PeerRun> {
+/** What a load run cost: the proxy's CPU seconds, and the share of all cores others took meanwhile. */
+export interface CpuAccount {
+  proxyCpuSeconds: number;
+  otherCpuShare: number;
+}
+
+/**
+ * Runs `load` (a child process this one waits for, like wrk) with CPU accounting of the peer's
+ * processes around it: "other" is what the machine spent beyond the load, the proxy and the app.
+ */
+export async function withCpuAccount<T>(procs: PeerProcesses, load: () => Promise<T>): Promise<{ result: T; cpu: CpuAccount }> {
   const proxyCpu = () => cpuSeconds(procs.proxy, { children: procs.proxyChildren });
   const snapshot = () => ({ machine: machineBusySeconds(), self: selfCpuSeconds(), proxy: proxyCpu(), app: cpuSeconds(procs.app), at: performance.now() });
   const before = snapshot();
-  const run = await runWrk(wrk, url, seconds, connections);
+  const result = await load();
   const after = snapshot();
   const delta = (k: 'machine' | 'self' | 'proxy' | 'app') => after[k] - before[k];
   const wallS = (after.at - before.at) / 1000;
   const other = delta('machine') - delta('self') - delta('proxy') - delta('app');
+  return { result, cpu: { proxyCpuSeconds: delta('proxy'), otherCpuShare: Math.max(0, other) / (cpus().length * wallS) } };
+}
+
+/** One wrk run against `url`, with CPU accounting of the peer's processes around it. */
+export async function measureRun(wrk: string, url: string, seconds: number, connections: number, procs: PeerProcesses, options?: WrkOptions): Promise<PeerRun> {
+  const { result: run, cpu } = await withCpuAccount(procs, () => runWrk(wrk, url, seconds, connections, options));
   return {
     ...run,
-    proxyCpuUsPerRequest: procs.proxy.length === 0 || run.requests === 0 ? null : (delta('proxy') * 1e6) / run.requests,
-    otherCpuShare: Math.max(0, other) / (cpus().length * wallS),
+    proxyCpuUsPerRequest: procs.proxy.length === 0 || run.requests === 0 ? null : (cpu.proxyCpuSeconds * 1e6) / run.requests,
+    otherCpuShare: cpu.otherCpuShare,
   };
 }
 

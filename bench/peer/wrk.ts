@@ -49,9 +49,16 @@ export function parseWrk(output: string): WrkRun {
   };
 }
 
-/** `wrk -t1 -c<connections> -d<seconds>s --latency <url>`, parsed. */
-export async function runWrk(bin: string, url: string, seconds: number, connections: number): Promise<WrkRun> {
-  const run = await timedRun(bin, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+/** For https URLs: a Lua script (`-s`) and environment for wrk (the TLS benchmark's pin). */
+export interface WrkOptions {
+  script?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `wrk -t1 -c<connections> -d<seconds>s --latency [-s script] <url>`, parsed. */
+export async function runWrk(bin: string, url: string, seconds: number, connections: number, options: WrkOptions = {}): Promise<WrkRun> {
+  const script = options.script ? ['-s', options.script] : [];
+  const run = await timedRun(bin, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...script, url], options.env);
   if (run.code !== 0) throw new Error(`wrk exited ${run.code}:\n${run.stderr}${run.stdout}`);
   return parseWrk(run.stdout);
 }
