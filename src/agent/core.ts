@@ -21,6 +21,7 @@ import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/types.js';
+import type { SharedPort } from '../tls/shared-port.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -39,6 +40,8 @@ export class AgentCore {
   private options: ConnectOptions | undefined;
   /** The app's HTTPS (certificates, plain-HTTP port), once a deploy configured domains and tls. */
   private https: HttpsSite | null = null;
+  /** This app's place on an HTTPS port shared with other apps by host name. */
+  private publicShare: SharedPort | null = null;
   /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
   renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
@@ -100,7 +103,7 @@ export class AgentCore {
     const options = this.savedOptions();
     // Before an inherited socket accepts anything: its connections must meet TLS at once.
     if (options && !opts.bind) {
-      await this.configureHttps(options.https, options.proxy, { busyPortLater: true }).catch((err: Error) => this.log(`could not serve https: ${err.message}`));
+      await this.configureHttps(options.https, options.proxy, { busyPortLater: true, app: options.app }).catch((err: Error) => this.log(`could not serve https: ${err.message}`));
     }
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
@@ -149,8 +152,8 @@ export class AgentCore {
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
   async configure(options: ConnectOptions): Promise<string> {
-    const bound = await this.listener.listen(options.proxy.host, options.proxy.port);
-    await this.configureHttps(options.https, bound, { busyPortLater: false });
+    const bound = await this.bindPublic(options);
+    await this.configureHttps(options.https, bound, { busyPortLater: false, app: options.app });
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
     await this.monitoring.listen(options.monitoring.port, options.monitoring.portFromDefault === true);
@@ -164,7 +167,34 @@ export class AgentCore {
       // A failed handover leaves this agent serving the new port (the move succeeded); the next configure tries again.
       await this.renewGuardian().catch((err: Error) => this.log(`could not hand over (${err.message}): the guardian holds the old port until \`ccom down\``));
     }
-    return this.listener.url() as string;
+    return this.url() as string;
+  }
+
+  /** The public URL: this agent's port, or the shared port another app's agent is bound to. */
+  private url(): string | null {
+    const shared = this.publicShare;
+    return this.listener.url() ?? (shared && this.https ? this.https.url(shared.port) : null);
+  }
+
+  /**
+   * Binds the public port. With domains, a port another app with domains holds is shared by
+   * host name instead: this agent registers its names there (see src/tls/shared-port.ts).
+   */
+  private async bindPublic(options: ConnectOptions): Promise<{ host: string; port: number }> {
+    const { host, port } = options.proxy;
+    if (options.https) {
+      const { overlapProblem } = await import('../tls/port-registry.js');
+      const overlap = overlapProblem(port, options.app, options.https.domains) ?? overlapProblem(options.https.httpPort, options.app, options.https.domains);
+      if (overlap) throw overlap;
+    }
+    try {
+      return await this.listener.listen(host, port);
+    } catch (err) {
+      if (!options.https || port === 0 || (err as Error).cause === undefined || ((err as Error).cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      const { otherApps } = await import('../tls/port-registry.js');
+      if (otherApps(port, options.app).length === 0) throw err;
+      return { host, port };
+    }
   }
 
   /**
@@ -172,8 +202,9 @@ export class AgentCore {
    * that cannot be had throws (the deploy is blocked) only when there is none to serve.
    * `busyPortLater`: in a handover the old agent still holds the plain-HTTP port for a moment.
    */
-  private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean }): Promise<void> {
+  private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean; app: string }): Promise<void> {
     if (!https) {
+      await this.sharePublicPort(null, bound, opts.app);
       await this.listener.useTls(null);
       this.https = null;
       return;
@@ -189,6 +220,31 @@ export class AgentCore {
     });
     await this.https.configure(https, bound.host, bound.port, opts);
     await this.listener.useTls(this.https);
+    // Registered once TLS is ready: handed connections meet this app's certificate at once.
+    await this.sharePublicPort(https, bound, opts.app);
+  }
+
+  /** This app's place on an HTTPS port that other apps with domains may share (null: none). */
+  private async sharePublicPort(https: HttpsOptions | null, bound: { host: string; port: number }, app: string): Promise<void> {
+    if (this.publicShare && (!https || this.publicShare.port !== bound.port)) {
+      await this.publicShare.close();
+      this.publicShare = null;
+      this.listener.useFront(null);
+    }
+    if (!https || bound.port === 0) return;
+    const { SharedPort } = await import('../tls/shared-port.js');
+    this.publicShare ??= new SharedPort({
+      port: bound.port,
+      kind: 'tls',
+      app,
+      dir: this.appDir,
+      stateDir: this.paths.stateDir,
+      local: (socket) => this.listener.serve(socket),
+      bind: async () => void (await this.listener.listen(bound.host, bound.port)),
+      onOwner: (front) => this.listener.useFront(front),
+      log: this.log,
+    });
+    await this.publicShare.configure(https.domains, this.listener.address()?.port === bound.port);
   }
 
   /**
@@ -245,8 +301,8 @@ export class AgentCore {
 
   status(): TargetStatus {
     return {
-      url: this.listener.url(),
-      address: this.listener.address(),
+      url: this.url(),
+      address: this.listener.address() ?? (this.publicShare ? { host: this.options?.proxy.host ?? '127.0.0.1', port: this.publicShare.port } : null),
       ...(this.https ? { tls: this.https.report() } : {}),
       monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
@@ -270,6 +326,8 @@ export class AgentCore {
     this.watch.end('ccom down');
     this.routing.setWeights({});
     await this.supervisor.stopAll();
+    // Unregistered first: the next app on a shared port takes it as soon as this agent lets go.
+    await this.publicShare?.close();
     await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.

@@ -14,6 +14,12 @@ export interface TlsFront {
   close(): Promise<void>;
 }
 
+/** Hands connections for other apps' names on (src/tls/port-front.ts); `shared` false: nobody else is registered. */
+export interface SharedFront {
+  readonly shared: boolean;
+  accept(socket: Socket): void;
+}
+
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
 
@@ -27,6 +33,7 @@ export class PublicListener {
   private server: Server | null = null;
   private readonly plain: ProxyServer;
   private tls: TlsFront | null = null;
+  private front: SharedFront | null = null;
   private bound: { host: string; port: number } | null = null;
   /** The current server accepts on the socket the guardian holds. */
   private onHeld = false;
@@ -65,12 +72,20 @@ export class PublicListener {
 
   private createServer(): Server {
     const server = new Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
-    server.on('connection', (socket: Socket) => {
-      if (this.tls) this.tls.accept(socket);
-      else this.plain.emit('connection', socket);
-    });
+    server.on('connection', (socket: Socket) => (this.front?.shared ? this.front.accept(socket) : this.serve(socket)));
     if (this.maxConnections !== undefined) server.maxConnections = this.maxConnections;
     return server;
+  }
+
+  /** A connection as this app serves it: through TLS once HTTPS is configured, else plain. */
+  serve(socket: Socket): void {
+    if (this.tls) this.tls.accept(socket);
+    else this.plain.emit('connection', socket);
+  }
+
+  /** On a port several apps share by host name, the front looks at each connection first (null: none). */
+  useFront(front: SharedFront | null): void {
+    this.front = front;
   }
 
   private engines(): ProxyServer[] {
@@ -105,6 +120,7 @@ export class PublicListener {
         const owner = describePortOwner(port);
         throw new UserError(`port ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
           fix: `stop that program or set proxy.port in ccom.yaml to a free port (0 picks one)`,
+          cause: err,
         });
       }
       if (err.code === 'EACCES') {

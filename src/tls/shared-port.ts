@@ -1,0 +1,109 @@
+import { readdirSync, rmSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+import { join } from 'node:path';
+import { pidAlive } from '../agent/process-handle.js';
+import { listenForHandoffs } from './handoff.js';
+import { PortFront, type PortKind } from './port-front.js';
+import { otherApps, register, unregister } from './port-registry.js';
+
+/** How often the registry is read: the owner learns of new apps, the others whether the owner is gone. */
+const POLL_MS = 100;
+
+export interface SharedPortDeps {
+  port: number;
+  kind: PortKind;
+  app: string;
+  dir: string;
+  stateDir: string;
+  /** Serves a connection exactly as one accepted on this agent's own port. */
+  local: (socket: Socket) => void;
+  /** Binds the port itself (rejects while another agent holds it). */
+  bind: () => Promise<void>;
+  /** Bound: from now on each accepted connection goes through `front`. */
+  onOwner: (front: PortFront) => void;
+  log: (message: string) => void;
+}
+
+/**
+ * One app's place on a port that several apps with `domains` share by host name. Every such
+ * agent registers its names and a handoff socket; the one bound to the port (its owner) looks
+ * at each connection and hands it to the app it names. When the owner goes (`ccom down`, or its
+ * agent gone for good), the next agent that manages to bind the port becomes the owner.
+ */
+export class SharedPort {
+  private readonly front: PortFront;
+  private server: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private domains: string[] = [];
+  private taking = false;
+  owner = false;
+
+  constructor(private readonly deps: SharedPortDeps) {
+    this.front = new PortFront(deps.port, deps.app, deps.kind, deps.local, deps.log);
+  }
+
+  get port(): number {
+    return this.deps.port;
+  }
+
+  /** Named by pid: an agent handing over to its successor must not unlink the successor's socket as it closes. */
+  get socketPath(): string {
+    return join(this.deps.stateDir, `handoff-${this.deps.port}-${process.pid}.sock`);
+  }
+
+  /** Sockets of this app's agents that were killed: nobody listens there any more. */
+  private removeStaleSockets(): void {
+    const prefix = `handoff-${this.deps.port}-`;
+    for (const name of readdirSync(this.deps.stateDir)) {
+      const pid = Number(name.slice(prefix.length, -'.sock'.length));
+      if (name.startsWith(prefix) && name.endsWith('.sock') && Number.isInteger(pid) && !pidAlive(pid)) rmSync(join(this.deps.stateDir, name), { force: true });
+    }
+  }
+
+  /** Registers `domains` (again, after a change); `owner`: this agent is bound to the port. */
+  async configure(domains: string[], owner: boolean): Promise<void> {
+    this.domains = [...domains];
+    this.front.setOwnDomains(domains);
+    if (!this.server) this.removeStaleSockets();
+    this.server ??= await listenForHandoffs(this.socketPath, this.deps.local, this.deps.log);
+    if (owner && !this.owner) this.deps.onOwner(this.front);
+    this.owner = owner;
+    this.register();
+    this.front.refresh();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.poll(), POLL_MS);
+    this.timer.unref();
+  }
+
+  private register(): void {
+    register(this.deps.port, { app: this.deps.app, dir: this.deps.dir, domains: this.domains, socket: this.socketPath, pid: process.pid, owner: this.owner });
+  }
+
+  private async poll(): Promise<void> {
+    if (this.owner) return this.front.refresh();
+    if (this.taking || otherApps(this.deps.port, this.deps.app).some((e) => e.owner)) return;
+    this.taking = true;
+    try {
+      await this.deps.bind();
+      this.owner = true;
+      this.front.refresh();
+      this.deps.onOwner(this.front);
+      this.register();
+      this.deps.log(`port ${this.deps.port}: its owner is gone, this agent serves it now and hands other apps' names on`);
+    } catch {
+      // Still held (the owner's guardian lets go when it exits): tried again at the next poll.
+    } finally {
+      this.taking = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    unregister(this.deps.port, this.deps.app);
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(this.socketPath, { force: true });
+  }
+}

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Agent } from 'node:https';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { connect, type PeerCertificate } from 'node:tls';
+import { pinStateDir } from '../src/app-state.js';
+import { runCcom, setCcomHome } from './helpers/ccom.js';
+import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
+import { freePort, startPebble } from './helpers/pebble.js';
+import { tlsGet, writeProtoApp, writeSiteConfig } from './helpers/tls-site.js';
+
+const CANARY = 'strategy: canary\ncanary:\n  steps: [50, 100]\n  interval: 3s\nanalysis:\n  maxLatencyP99: 10s\n  maxLatencyRatio: 100\n  watch: 0\n';
+
+/** A fixture app called `name` whose state lives in `home` (the CCOM_HOME both apps share, as on one machine). */
+function appIn(home: string, name: string): FixtureApp {
+  const app = fixtureApp();
+  setCcomHome(app.dir, home);
+  pinStateDir(app.dir, join(home, 'apps', name));
+  return app;
+}
+
+test('two apps share one HTTPS port and one plain-HTTP port by SNI and Host: own certificates, own releases, 421 for other names, 0 failed requests across deploys of both', { timeout: 150_000 }, async (t) => {
+  const [port, httpPort] = await Promise.all([freePort(), freePort()]);
+  const pebble = await startPebble({ httpPort });
+  const shop = fixtureApp();
+  pinStateDir(shop.dir, join(shop.home, 'apps', 'shop'));
+  const blog = appIn(shop.home, 'blog');
+  t.after(async () => {
+    await blog.cleanup().catch(() => undefined);
+    await shop.cleanup();
+    await pebble.stop();
+  });
+  const site = { port, httpPort, directory: pebble.directory, caFile: pebble.caFile };
+  writeProtoApp(shop, 'shop-v1');
+  writeSiteConfig(shop, { name: 'shop', domains: ['shop.test'], ...site });
+  writeProtoApp(blog, 'blog-v1');
+  writeSiteConfig(blog, { name: 'blog', domains: ['blog.test'], ...site, extra: CANARY });
+
+  const first = await runCcom(['deploy', '-C', shop.dir]);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  // Blog's port is held by shop's agent: shared by host name, and blog's certificate order
+  // (pebble's http-01 request to httpPort) reaches blog's agent through shop's.
+  const second = await runCcom(['deploy', '-C', blog.dir]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.equal(second.stdout.trim(), `https://blog.test:${port}`);
+  const doctor = (await runCcom(['doctor', '-C', blog.dir, '--json'])).json.checks as { name: string; status: string; message: string }[];
+  for (const shared of [port, httpPort]) {
+    const check = doctor.find((c) => c.name === `shared-port ${shared}`);
+    assert.equal(check?.status, 'pass', JSON.stringify(doctor));
+    assert.match(check.message, /the agent of shop \(.*\) holds it .*shop \(shop\.test\), blog \(blog\.test\)|blog \(blog\.test\), shop \(shop\.test\)/);
+  }
+  assert.match(doctor.find((c) => c.name === 'certificate blog.test')?.message ?? '', /for blog\.test$/);
+
+  const ca = readFileSync(pebble.rootFile);
+  // Each name gets its own app's certificate and its own app's page.
+  assert.match((await servedCertificate(port, 'shop.test')).subjectaltname ?? '', /DNS:shop\.test/);
+  assert.match((await servedCertificate(port, 'blog.test')).subjectaltname ?? '', /DNS:blog\.test/);
+  assert.doesNotMatch((await servedCertificate(port, 'blog.test')).subjectaltname ?? '', /shop/);
+  assert.equal((await tlsGet(port, ca, false, '/', 'shop.test')).body, 'ok shop-v1 proto=https');
+  assert.equal((await tlsGet(port, ca, false, '/', 'blog.test')).body, 'ok blog-v1 proto=https');
+  // The handoff keeps the client's own address (127.0.0.1 here), not the unix socket's.
+  assert.equal(statSync(join(blog.state, `handoff-${port}-${blogAgentPid(blog)}.sock`)).mode & 0o777, 0o600);
+
+  // Another name by SNI, or another app's name by Host over a good connection: 421, never a page.
+  const bySni = await rawTls(port, 'other.test', 'GET / HTTP/1.1\r\nhost: other.test\r\nconnection: close\r\n\r\n');
+  assert.match(bySni, /^HTTP\/1\.1 421 [^]*not "other\.test"/);
+  const byHost = await rawTls(port, 'blog.test', 'GET / HTTP/1.1\r\nhost: shop.test\r\nconnection: close\r\n\r\n');
+  assert.match(byHost, /^HTTP\/1\.1 421 [^]*this server answers blog\.test, not "shop\.test" \(Host header\)/);
+  // Plain HTTP: each app redirects its own name; another name gets the 421.
+  assert.equal((await plainGet(httpPort, 'blog.test')).location, `https://blog.test:${port}/cart`);
+  assert.equal((await plainGet(httpPort, 'shop.test')).location, `https://shop.test:${port}/cart`);
+  assert.equal((await plainGet(httpPort, 'other.test')).status, 421);
+
+  // Overlapping names are refused, naming the app that has them.
+  const thief = appIn(shop.home, 'thief');
+  t.after(() => thief.cleanup().catch(() => undefined));
+  writeSiteConfig(thief, { name: 'thief', domains: ['www.thief.test', 'blog.test'], ...site });
+  const stolen = await runCcom(['deploy', '-C', thief.dir]);
+  assert.equal(stolen.code, 2, stolen.stdout + stolen.stderr);
+  assert.match(stolen.stderr, new RegExp(`blog\\.test is already served on port ${port} by the ccom app "blog" in ${blog.dir.replace(/[/.]/g, '\\$&')}`));
+  assert.match(stolen.stderr, /remove blog\.test from domains in one of the two ccom\.yaml files/);
+
+  // Load on both names, kept-alive and new connections, while both apps deploy: blog a canary.
+  const load = startTlsLoad(port, ca, ['shop.test', 'blog.test']);
+  await new Promise((r) => setTimeout(r, 500));
+  writeProtoApp(shop, 'shop-v2');
+  writeProtoApp(blog, 'blog-v2');
+  const [shopDeploy, blogDeploy] = await Promise.all([runCcom(['deploy', '-C', shop.dir]), runCcom(['deploy', '-C', blog.dir])]);
+  await new Promise((r) => setTimeout(r, 500));
+  const report = await load.stop();
+  assert.equal(shopDeploy.code, 0, shopDeploy.stdout + shopDeploy.stderr);
+  assert.equal(blogDeploy.code, 0, blogDeploy.stdout + blogDeploy.stderr);
+  assert.match(blogDeploy.stderr, /canary:50%/);
+  t.diagnostic(`load during both deploys: ${JSON.stringify(report)}`);
+  assert.equal(report.failed, 0, JSON.stringify(report.failures));
+  assert.ok(report.total > 200, `too little load to judge: ${report.total}`);
+  assert.deepEqual(Object.keys(report.bodies['shop.test'] ?? {}).sort(), ['ok shop-v1 proto=https', 'ok shop-v2 proto=https']);
+  assert.deepEqual(Object.keys(report.bodies['blog.test'] ?? {}).sort(), ['ok blog-v1 proto=https', 'ok blog-v2 proto=https']);
+
+  // The port's owner goes down: blog's agent takes the port and keeps serving blog.
+  const during = startTlsLoad(port, ca, ['blog.test'], { keepAlive: false });
+  const down = await runCcom(['down', '-C', shop.dir]);
+  assert.equal(down.code, 0, down.stdout + down.stderr);
+  let after = await tlsGet(port, ca, false, '/', 'blog.test').catch((err: Error) => ({ body: err.message }));
+  for (let i = 0; i < 50 && after.body !== 'ok blog-v2 proto=https'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await tlsGet(port, ca, false, '/', 'blog.test').catch((err: Error) => ({ body: err.message }));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const gap = await during.stop();
+  t.diagnostic(`new connections to blog.test while shop went down: ${JSON.stringify(gap)}`);
+  assert.equal(after.body, 'ok blog-v2 proto=https', 'blog serves on the port after its owner went down');
+  assert.equal((await plainGet(httpPort, 'blog.test')).location, `https://blog.test:${port}/cart`);
+});
+
+function blogAgentPid(app: FixtureApp): number {
+  return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
+}
+
+function servedCertificate(port: number, servername: string): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate());
+      socket.destroy();
+    });
+    socket.on('error', reject);
+  });
+}
+
+function rawTls(port: number, servername: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => socket.write(text));
+    let got = '';
+    socket.on('data', (c: Buffer) => (got += c));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+function plainGet(port: number, host: string): Promise<{ status: number; location: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: '/cart', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+interface TlsLoadReport {
+  total: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** Per name: the bodies seen and how often. */
+  bodies: Record<string, Record<string, number>>;
+}
+
+/** Per name: two kept-alive clients and one opening a new connection (a new handshake) per request. */
+function startTlsLoad(port: number, ca: Buffer, names: string[], opts: { keepAlive?: boolean } = {}): { stop(): Promise<TlsLoadReport> } {
+  const report: TlsLoadReport = { total: 0, failed: 0, failures: {}, bodies: {} };
+  let running = true;
+  const deadline = Date.now() + 120_000;
+  const agents: Agent[] = [];
+  const worker = async (name: string, agent: Agent | false) => {
+    while (running && Date.now() < deadline) {
+      report.total++;
+      try {
+        const answer = await tlsGet(port, ca, agent, '/', name);
+        const seen = (report.bodies[name] ??= {});
+        if (answer.status === 200) seen[answer.body] = (seen[answer.body] ?? 0) + 1;
+        else throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 60)}`);
+      } catch (err) {
+        report.failed++;
+        const key = `${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+        report.failures[key] = (report.failures[key] ?? 0) + 1;
+      }
+    }
+  };
+  const workers = names.flatMap((name) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 2, ca });
+    agents.push(agent);
+    return [...(opts.keepAlive === false ? [] : [worker(name, agent), worker(name, agent)]), worker(name, false)];
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      for (const agent of agents) agent.destroy();
+      return report;
+    },
+  };
+}
