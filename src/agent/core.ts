@@ -240,7 +240,7 @@ export class AgentCore {
       dir: this.appDir,
       stateDir: this.paths.stateDir,
       local: (socket) => this.listener.serve(socket),
-      bind: async () => void (await this.listener.listen(bound.host, bound.port)),
+      bind: async () => void (await this.listener.listen(bound.host, bound.port, { quiet: true })),
       onOwner: (front) => this.listener.useFront(front),
       log: this.log,
     });
@@ -326,9 +326,11 @@ export class AgentCore {
     this.watch.end('ccom down');
     this.routing.setWeights({});
     await this.supervisor.stopAll();
-    // Unregistered first: the next app on a shared port takes it as soon as this agent lets go.
+    // On a port other apps share, this agent hands their connections on until it exits: the next
+    // app binds the port the moment it is free (closing it now would refuse their clients meanwhile).
+    const handing = this.publicShare?.handsOn === true || (await this.https?.leaveSharedPort()) === true;
     await this.publicShare?.close();
-    await this.listener.close();
+    if (!handing) await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
     this.state.update({ options: null });

@@ -101,8 +101,11 @@ export class PublicListener {
     return this.tls ? this.tls.url(this.bound.port) : `http://${this.bound.host}:${this.bound.port}`;
   }
 
-  /** Binds `host:port` (0 picks a free port); a no-op when already bound there. */
-  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+  /**
+   * Binds `host:port` (0 picks a free port); a no-op when already bound there. `quiet`: a taken
+   * port is not described (that scans /proc), for attempts repeated every few milliseconds.
+   */
+  async listen(host: string, port: number, opts: { quiet?: boolean } = {}): Promise<{ host: string; port: number }> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return this.bound;
     const held = this.held && this.held.host === host && (port === 0 || this.held.port === port);
     // Used once: closing its server closes the descriptor, whose number may then be reused.
@@ -117,7 +120,7 @@ export class PublicListener {
       });
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        const owner = describePortOwner(port);
+        const owner = opts.quiet ? undefined : describePortOwner(port);
         throw new UserError(`port ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
           fix: `stop that program or set proxy.port in ccom.yaml to a free port (0 picks one)`,
           cause: err,

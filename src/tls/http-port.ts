@@ -48,7 +48,8 @@ export class PlainHttpPort {
     this.front = front;
   }
 
-  async listen(host: string, port: number): Promise<void> {
+  /** `quiet`: a taken port is not described (that scans /proc), for attempts repeated every few milliseconds. */
+  async listen(host: string, port: number, opts: { quiet?: boolean } = {}): Promise<void> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return;
     const acceptor = new NetServer((socket) => (this.front?.shared ? this.front.accept(socket) : this.serve(socket)));
     await new Promise<void>((resolve, reject) => {
@@ -58,7 +59,7 @@ export class PlainHttpPort {
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw portProblem(err, host, port);
+      throw portProblem(err, host, port, opts.quiet === true);
     });
     const previous = this.acceptor;
     this.acceptor = acceptor;
@@ -94,9 +95,9 @@ export class PlainHttpPort {
   }
 }
 
-function portProblem(err: NodeJS.ErrnoException, host: string, port: number): Error {
+function portProblem(err: NodeJS.ErrnoException, host: string, port: number, quiet: boolean): Error {
   if (err.code === 'EADDRINUSE') {
-    const owner = describePortOwner(port);
+    const owner = quiet ? undefined : describePortOwner(port);
     return new UserError(`proxy.httpPort ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
       fix: 'stop that program (ccom answers certificate challenges and redirects to https on this port) or set proxy.httpPort to a free port',
       cause: err,

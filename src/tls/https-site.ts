@@ -108,12 +108,20 @@ export class HttpsSite implements TlsFront {
         dir: this.deps.appDir,
         stateDir: this.deps.stateDir,
         local: (socket) => this.plainPort.serve(socket),
-        bind: () => this.plainPort.listen(host, options.httpPort),
+        bind: () => this.plainPort.listen(host, options.httpPort, { quiet: true }),
         onOwner: (front) => this.plainPort.useFront(front),
         log: this.deps.log,
       });
     }
     await this.plainShare.configure(options.domains, owner);
+  }
+
+  /** Unregisters from a shared plain-HTTP port; true when this agent was handing other apps' requests on. */
+  async leaveSharedPort(): Promise<boolean> {
+    const handing = this.plainShare?.handsOn === true;
+    await this.plainShare?.close();
+    this.plainShare = undefined;
+    return handing;
   }
 
   /** The served certificate, for status and doctor. */

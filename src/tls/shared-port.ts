@@ -8,6 +8,9 @@ import { otherApps, register, unregister } from './port-registry.js';
 
 /** How often the registry is read: the owner learns of new apps, the others whether the owner is gone. */
 const POLL_MS = 100;
+/** After the owner went: how long, and how often, binding is tried before falling back to POLL_MS. */
+const EAGER_MS = 30_000;
+const EAGER_RETRY_MS = 10;
 
 export interface SharedPortDeps {
   port: number;
@@ -36,10 +39,18 @@ export class SharedPort {
   private timer: NodeJS.Timeout | undefined;
   private domains: string[] = [];
   private taking = false;
+  /** An owner was seen: once it is gone, binding is tried often for a while (see poll). */
+  private eager = false;
+  private closed = false;
   owner = false;
 
   constructor(private readonly deps: SharedPortDeps) {
     this.front = new PortFront(deps.port, deps.app, deps.kind, deps.local, deps.log);
+  }
+
+  /** Other apps are registered: this agent hands their connections on while it holds the port. */
+  get handsOn(): boolean {
+    return this.owner && this.front.shared;
   }
 
   get port(): number {
@@ -81,23 +92,46 @@ export class SharedPort {
 
   private async poll(): Promise<void> {
     if (this.owner) return this.front.refresh();
-    if (this.taking || otherApps(this.deps.port, this.deps.app).some((e) => e.owner)) return;
+    if (this.taking) return;
+    if (this.ownerRegistered()) {
+      this.eager = true;
+      return;
+    }
     this.taking = true;
+    // The owner's entry went first; its guardian lets go of the port moments later, as it
+    // exits: tried every 10 ms meanwhile, so few connections meet a closed port.
+    const until = Date.now() + (this.eager ? EAGER_MS : 0);
+    this.eager = false;
     try {
-      await this.deps.bind();
-      this.owner = true;
-      this.front.refresh();
-      this.deps.onOwner(this.front);
-      this.register();
-      this.deps.log(`port ${this.deps.port}: its owner is gone, this agent serves it now and hands other apps' names on`);
-    } catch {
-      // Still held (the owner's guardian lets go when it exits): tried again at the next poll.
+      do {
+        if (await this.tryBind()) return;
+        await new Promise((r) => setTimeout(r, EAGER_RETRY_MS));
+      } while (Date.now() < until && !this.closed && !this.ownerRegistered());
     } finally {
       this.taking = false;
     }
   }
 
+  private ownerRegistered(): boolean {
+    return otherApps(this.deps.port, this.deps.app).some((e) => e.owner);
+  }
+
+  private async tryBind(): Promise<boolean> {
+    try {
+      await this.deps.bind();
+    } catch {
+      return false; // still held
+    }
+    this.owner = true;
+    this.front.refresh();
+    this.deps.onOwner(this.front);
+    this.register();
+    this.deps.log(`port ${this.deps.port}: its owner is gone, this agent serves it now and hands other apps' names on`);
+    return true;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
     unregister(this.deps.port, this.deps.app);
