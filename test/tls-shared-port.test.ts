@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { handOff, listenForHandoffs } from '../src/tls/handoff.js';
 import { connect, type PeerCertificate } from 'node:tls';
+import { MAX_PEEK_BYTES, sniFromClientHello } from '../src/tls/client-hello.js';
+import { hostOfFirstRequest } from '../src/tls/request-host.js';
 import { pinStateDir } from '../src/app-state.js';
 import { runCcom, setCcomHome } from './helpers/ccom.js';
 import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
@@ -60,7 +65,9 @@ test('two apps share one HTTPS port and one plain-HTTP port by SNI and Host: own
   assert.doesNotMatch((await servedCertificate(port, 'blog.test')).subjectaltname ?? '', /shop/);
   assert.equal((await tlsGet(port, ca, false, '/', 'shop.test')).body, 'ok shop-v1 proto=https');
   assert.equal((await tlsGet(port, ca, false, '/', 'blog.test')).body, 'ok blog-v1 proto=https');
-  // The handoff keeps the client's own address (127.0.0.1 here), not the unix socket's.
+  // Handed on through shop's agent, blog's requests still name the client (not "unknown", the unix socket's).
+  assert.equal((await tlsGet(port, ca, false, '/xff', 'blog.test')).body, '127.0.0.1');
+  // Blog's agent takes handed connections on a socket only its user may open.
   assert.equal(statSync(join(blog.state, `handoff-${port}-${blogAgentPid(blog)}.sock`)).mode & 0o777, 0o600);
 
   // Another name by SNI, or another app's name by Host over a good connection: 421, never a page.
@@ -115,6 +122,98 @@ test('two apps share one HTTPS port and one plain-HTTP port by SNI and Host: own
   assert.equal(after.body, 'ok blog-v2 proto=https', 'blog serves on the port after its owner went down');
   assert.equal((await plainGet(httpPort, 'blog.test')).location, `https://blog.test:${port}/cart`);
 });
+
+test('the ClientHello parser finds the server name in real handshakes, whole or in pieces, and refuses what is not one', async () => {
+  const hello = await clientHello('Shop.Test');
+  assert.deepEqual(sniFromClientHello(hello), { kind: 'done', name: 'shop.test' });
+  // Byte by byte, as a slow client sends it: "more" until the whole message is there.
+  for (let i = 0; i < hello.length; i++) assert.deepEqual(sniFromClientHello(hello.subarray(0, i)), { kind: 'more' }, `after ${i} bytes`);
+  // The same handshake split over two TLS records.
+  const body = hello.subarray(5);
+  const cut = 40;
+  const record = (part: Buffer) => Buffer.concat([Buffer.from([0x16, 0x03, 0x01, part.length >> 8, part.length & 0xff]), part]);
+  assert.deepEqual(sniFromClientHello(Buffer.concat([record(body.subarray(0, cut)), record(body.subarray(cut))])), { kind: 'done', name: 'shop.test' });
+  // No SNI (an IP address as the server name): done, without a name.
+  assert.deepEqual(sniFromClientHello(await clientHello(undefined)), { kind: 'done', name: undefined });
+  // Plain HTTP on the TLS port, a handshake that is not a ClientHello, and lengths past the bound.
+  assert.equal(sniFromClientHello(Buffer.from('GET / HTTP/1.1\r\n')).kind, 'invalid');
+  assert.equal(sniFromClientHello(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00])).kind, 'invalid');
+  assert.equal(sniFromClientHello(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0xff, 0xff, 0xff])).kind, 'invalid');
+  // Lengths inside the hello that run past its end: invalid, never an exception.
+  const broken = Buffer.from(hello);
+  broken.writeUInt16BE(0xffff, 5 + 4 + 2 + 32 + 1 + broken[5 + 4 + 2 + 32]!);
+  assert.equal(sniFromClientHello(broken).kind, 'invalid');
+  // A ClientHello claiming more than the bound is refused before it is read.
+  const endless = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x50, 0x00]), Buffer.alloc(MAX_PEEK_BYTES)]);
+  assert.equal(sniFromClientHello(endless).kind, 'invalid');
+});
+
+test('the first request head names its host; a head without Host has none; a head past 16 KB is refused', () => {
+  assert.deepEqual(hostOfFirstRequest(Buffer.from('GET / HTTP/1.1\r\nuser-agent: x\r\nHost: Blog.Test:80\r\n\r\n')), { kind: 'done', name: 'blog.test' });
+  assert.deepEqual(hostOfFirstRequest(Buffer.from('GET / HTTP/1.1\r\nHost: blog.test')), { kind: 'more' });
+  assert.deepEqual(hostOfFirstRequest(Buffer.from('GET / HTTP/1.0\r\n\r\n')), { kind: 'done', name: undefined });
+  assert.equal(hostOfFirstRequest(Buffer.alloc(MAX_PEEK_BYTES, 'a')).kind, 'invalid');
+});
+
+test('a handed connection arrives with the PROXY line read: the client\'s address and port, its bytes in order, both directions piped', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccom-handoff-'));
+  const path = join(dir, 'handoff.sock');
+  const seen: { address?: string; port?: number; bytes: string } = { bytes: '' };
+  const receiver = await listenForHandoffs(path, (socket) => {
+    seen.address = socket.remoteAddress;
+    seen.port = socket.remotePort;
+    socket.on('data', (c: Buffer) => {
+      seen.bytes += c;
+      if (seen.bytes.endsWith('world')) socket.end('answered');
+    });
+    socket.resume();
+  }, () => undefined);
+  const front = createServer((socket) => {
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      handOff(socket, path, first, (err) => socket.destroy(err));
+    });
+  });
+  t.after(() => {
+    receiver.close();
+    front.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const client = netConnect((front.address() as { port: number }).port, '127.0.0.1');
+  client.write('hello ');
+  setTimeout(() => client.write('world'), 50);
+  let answer = '';
+  client.on('data', (c: Buffer) => (answer += c));
+  await new Promise((resolve) => client.on('end', resolve));
+  assert.equal(answer, 'answered');
+  assert.equal(seen.bytes, 'hello world');
+  assert.equal(seen.address, '127.0.0.1');
+  assert.equal(seen.port, client.localPort);
+});
+
+/** The first bytes node's TLS client sends (its ClientHello) for `servername`. */
+function clientHello(servername: string | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let bytes = Buffer.alloc(0);
+    const server = createServer((socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        bytes = Buffer.concat([bytes, chunk]);
+        if (sniFromClientHello(bytes).kind === 'more') return;
+        socket.destroy();
+        server.close();
+        resolve(bytes);
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      const client = connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), rejectUnauthorized: false });
+      client.on('error', () => undefined);
+    });
+    server.on('error', reject);
+  });
+}
 
 function blogAgentPid(app: FixtureApp): number {
   return Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));

@@ -12,6 +12,7 @@ export function writeProtoApp(app: FixtureApp, version: string): void {
     `const http = require('node:http');
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') { res.writeHead(200); return res.end('ok'); }
+  if (req.url === '/xff') return res.end(String(req.headers['x-forwarded-for']));
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ${version} proto=' + req.headers['x-forwarded-proto']);
 });
