@@ -21,7 +21,7 @@ import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/types.js';
-import type { SharedPort } from '../tls/shared-port.js';
+import { PublicPortShare } from './public-share.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -41,7 +41,7 @@ export class AgentCore {
   /** The app's HTTPS (certificates, plain-HTTP port), once a deploy configured domains and tls. */
   private https: HttpsSite | null = null;
   /** This app's place on an HTTPS port shared with other apps by host name. */
-  private publicShare: SharedPort | null = null;
+  private readonly publicShare: PublicPortShare;
   /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
   renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
@@ -65,6 +65,7 @@ export class AgentCore {
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }));
     this.watch = agentWatch(this, state);
     this.listener = new PublicListener(() => createProxyServer(this.router), held);
+    this.publicShare = new PublicPortShare(this.listener, { appDir, stateDir: paths.stateDir }, log);
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
       const [{ createRegistry }, { Store }] = await Promise.all([import('./monitoring/registry.js'), import('../store/index.js')]);
@@ -152,7 +153,7 @@ export class AgentCore {
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
   async configure(options: ConnectOptions): Promise<string> {
-    const bound = await this.bindPublic(options);
+    const bound = await this.publicShare.bind(options);
     await this.configureHttps(options.https, bound, { busyPortLater: false, app: options.app });
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
@@ -172,29 +173,8 @@ export class AgentCore {
 
   /** The public URL: this agent's port, or the shared port another app's agent is bound to. */
   private url(): string | null {
-    const shared = this.publicShare;
-    return this.listener.url() ?? (shared && this.https ? this.https.url(shared.port) : null);
-  }
-
-  /**
-   * Binds the public port. With domains, a port another app with domains holds is shared by
-   * host name instead: this agent registers its names there (see src/tls/shared-port.ts).
-   */
-  private async bindPublic(options: ConnectOptions): Promise<{ host: string; port: number }> {
-    const { host, port } = options.proxy;
-    if (options.https) {
-      const { overlapProblem } = await import('../tls/port-registry.js');
-      const overlap = overlapProblem(port, options.app, options.https.domains) ?? overlapProblem(options.https.httpPort, options.app, options.https.domains);
-      if (overlap) throw overlap;
-    }
-    try {
-      return await this.listener.listen(host, port);
-    } catch (err) {
-      if (!options.https || port === 0 || (err as Error).cause === undefined || ((err as Error).cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      const { otherApps } = await import('../tls/port-registry.js');
-      if (otherApps(port, options.app).length === 0) throw err;
-      return { host, port };
-    }
+    const shared = this.publicShare.port;
+    return this.listener.url() ?? (shared !== undefined && this.https ? this.https.url(shared) : null);
   }
 
   /**
@@ -204,7 +184,7 @@ export class AgentCore {
    */
   private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean; app: string }): Promise<void> {
     if (!https) {
-      await this.sharePublicPort(null, bound, opts.app);
+      await this.publicShare.configure(null, bound, opts.app);
       await this.listener.useTls(null);
       this.https = null;
       return;
@@ -221,30 +201,7 @@ export class AgentCore {
     await this.https.configure(https, bound.host, bound.port, opts);
     await this.listener.useTls(this.https);
     // Registered once TLS is ready: handed connections meet this app's certificate at once.
-    await this.sharePublicPort(https, bound, opts.app);
-  }
-
-  /** This app's place on an HTTPS port that other apps with domains may share (null: none). */
-  private async sharePublicPort(https: HttpsOptions | null, bound: { host: string; port: number }, app: string): Promise<void> {
-    if (this.publicShare && (!https || this.publicShare.port !== bound.port)) {
-      await this.publicShare.close();
-      this.publicShare = null;
-      this.listener.useFront(null);
-    }
-    if (!https || bound.port === 0) return;
-    const { SharedPort } = await import('../tls/shared-port.js');
-    this.publicShare ??= new SharedPort({
-      port: bound.port,
-      kind: 'tls',
-      app,
-      dir: this.appDir,
-      stateDir: this.paths.stateDir,
-      local: (socket) => this.listener.serve(socket),
-      bind: async () => void (await this.listener.listen(bound.host, bound.port, { quiet: true })),
-      onOwner: (front) => this.listener.useFront(front),
-      log: this.log,
-    });
-    await this.publicShare.configure(https.domains, this.listener.address()?.port === bound.port);
+    await this.publicShare.configure(https, bound, opts.app);
   }
 
   /**
@@ -302,7 +259,7 @@ export class AgentCore {
   status(): TargetStatus {
     return {
       url: this.url(),
-      address: this.listener.address() ?? (this.publicShare ? { host: this.options?.proxy.host ?? '127.0.0.1', port: this.publicShare.port } : null),
+      address: this.listener.address() ?? this.sharedAddress(),
       ...(this.https ? { tls: this.https.report() } : {}),
       monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
@@ -311,6 +268,12 @@ export class AgentCore {
       table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
       watch: this.watch.report(),
     };
+  }
+
+  /** The shared port another app's agent is bound to, which serves this app too. */
+  private sharedAddress(): { host: string; port: number } | null {
+    const port = this.publicShare.port;
+    return port === undefined ? null : { host: this.options?.proxy.host ?? '127.0.0.1', port };
   }
 
   /** Counters and latency histograms of every release in the routing table. */
@@ -328,8 +291,9 @@ export class AgentCore {
     await this.supervisor.stopAll();
     // On a port other apps share, this agent hands their connections on until it exits: the next
     // app binds the port the moment it is free (closing it now would refuse their clients meanwhile).
-    const handing = this.publicShare?.handsOn === true || (await this.https?.leaveSharedPort()) === true;
-    await this.publicShare?.close();
+    const handingPlain = (await this.https?.leaveSharedPort()) === true;
+    const handing = this.publicShare.handsOn || handingPlain;
+    await this.publicShare.close();
     if (!handing) await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
