@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { handOff, listenForHandoffs } from '../src/tls/handoff.js';
@@ -12,7 +12,7 @@ import { MAX_PEEK_BYTES, sniFromClientHello } from '../src/tls/client-hello.js';
 import { hostOfFirstRequest } from '../src/tls/request-host.js';
 import { pinStateDir } from '../src/app-state.js';
 import { runCcom, setCcomHome } from './helpers/ccom.js';
-import { fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
+import { BASE_CONFIG, fixtureApp, type FixtureApp } from './helpers/fixture-app.js';
 import { freePort, startPebble } from './helpers/pebble.js';
 import { tlsGet, writeProtoApp, writeSiteConfig } from './helpers/tls-site.js';
 
@@ -88,6 +88,14 @@ test('two apps share one HTTPS port and one plain-HTTP port by SNI and Host: own
   assert.equal(stolen.code, 2, stolen.stdout + stolen.stderr);
   assert.match(stolen.stderr, new RegExp(`blog\\.test is already served on port ${port} by the ccom app "blog" in ${blog.dir.replace(/[/.]/g, '\\$&')}`));
   assert.match(stolen.stderr, /remove blog\.test from domains in one of the two ccom\.yaml files/);
+
+  // An app without domains cannot share: the port stays blocked for it, as before.
+  const plain = appIn(shop.home, 'plain');
+  t.after(() => plain.cleanup().catch(() => undefined));
+  writeFileSync(join(plain.dir, 'ccom.yaml'), BASE_CONFIG.replace('app: fixture', 'app: plain').replace('proxy:\n  port: 0\n', `proxy:\n  port: ${port}\n`));
+  const refused = await runCcom(['deploy', '-C', plain.dir]);
+  assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, new RegExp(`proxy-port: port ${port} on 127\\.0\\.0\\.1 is in use by the ccom app in ${shop.dir.replace(/[/.]/g, '\\$&')}`));
 
   // Load on both names, kept-alive and new connections, while both apps deploy: blog a canary.
   const load = startTlsLoad(port, ca, ['shop.test', 'blog.test']);
