@@ -153,8 +153,15 @@ export class AgentCore {
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
   async configure(options: ConnectOptions): Promise<string> {
-    const bound = await this.publicShare.bind(options);
-    await this.configureHttps(options.https, bound, { busyPortLater: false, app: options.app });
+    // A fresh bind of an HTTPS port (a restarted agent) holds its connections until TLS is ready.
+    if (options.https && this.listener.address() === null) this.listener.hold();
+    let bound: { host: string; port: number };
+    try {
+      bound = await this.publicShare.bind(options);
+      await this.configureHttps(options.https, bound, { busyPortLater: false, app: options.app });
+    } finally {
+      this.listener.release();
+    }
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
     await this.monitoring.listen(options.monitoring.port, options.monitoring.portFromDefault === true);

@@ -34,6 +34,8 @@ export class PublicListener {
   private readonly plain: ProxyServer;
   private tls: TlsFront | null = null;
   private front: SharedFront | null = null;
+  /** Connections accepted while held (see hold). */
+  private waiting: Socket[] | null = null;
   private bound: { host: string; port: number } | null = null;
   /** The current server accepts on the socket the guardian holds. */
   private onHeld = false;
@@ -72,9 +74,29 @@ export class PublicListener {
 
   private createServer(): Server {
     const server = new Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
-    server.on('connection', (socket: Socket) => (this.front?.shared ? this.front.accept(socket) : this.serve(socket)));
+    server.on('connection', (socket: Socket) => (this.waiting ? this.waiting.push(socket) : this.route(socket)));
     if (this.maxConnections !== undefined) server.maxConnections = this.maxConnections;
     return server;
+  }
+
+  private route(socket: Socket): void {
+    if (this.front?.shared) this.front.accept(socket);
+    else this.serve(socket);
+  }
+
+  /**
+   * Until `release`, accepted connections wait here: a restarted HTTPS agent binds before its
+   * certificate and its place on a shared port are set up, and must not answer in plain text
+   * or with its own certificate for another app's name meanwhile.
+   */
+  hold(): void {
+    this.waiting ??= [];
+  }
+
+  release(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const socket of waiting) if (!socket.destroyed) this.route(socket);
   }
 
   /** A connection as this app serves it: through TLS once HTTPS is configured, else plain. */

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { MAX_PEEK_BYTES, sniFromClientHello, type Peeked } from './client-hello.js';
 import { handOff } from './handoff.js';
-import { otherApps, type PortEntry } from './port-registry.js';
+import { registeredApps, type PortEntry } from './port-registry.js';
 import { hostOfFirstRequest } from './request-host.js';
 
 /** As long as the TLS terminator gives a handshake: a client that sends nothing holds a socket no longer. */
@@ -34,10 +34,17 @@ export class PortFront {
     this.ownNames = new Set(domains);
   }
 
-  /** Re-reads the registry: called periodically and whenever a name is not known. */
+  /**
+   * Re-reads the registry: called periodically and whenever a name is not known. An app whose
+   * agent is not running keeps its names (its guardian is starting it again): its clients wait
+   * for it rather than meet this app's certificate.
+   */
   refresh(): void {
     const names = new Map<string, PortEntry>();
-    for (const entry of otherApps(this.port, this.app)) for (const name of entry.domains) if (!this.ownNames.has(name)) names.set(name, entry);
+    for (const entry of registeredApps(this.port)) {
+      if (entry.app === this.app || entry.domains.length === 0) continue;
+      for (const name of entry.domains) if (!this.ownNames.has(name)) names.set(name, entry);
+    }
     this.others = names;
   }
 
@@ -87,7 +94,7 @@ export class PortFront {
     this.local(socket);
   }
 
-  /** Its agent restarting: try again until it is back; its app gone down meanwhile: served here (421). */
+  /** Its agent restarting: try again (at the socket it registers when back) until the deadline; its app gone down meanwhile: served here (421). */
   private handTo(socket: Socket, bytes: Buffer, name: string, deadline: number): void {
     const entry = this.others.get(name);
     if (!entry) return this.serveHere(socket, bytes);

@@ -42,8 +42,8 @@ export function unregister(port: number, app: string, pid = process.pid): void {
   if (readEntry(file)?.pid === pid) rmSync(file, { force: true });
 }
 
-/** The entries of agents still running (a killed agent's file stays until it comes back). */
-export function liveEntries(port: number): PortEntry[] {
+/** Every app registered on the port, with agents running or not (a killed agent's file stays until it comes back). */
+export function registeredApps(port: number): PortEntry[] {
   const dir = portDir(port);
   let names: string[];
   try {
@@ -54,7 +54,12 @@ export function liveEntries(port: number): PortEntry[] {
   return names
     .filter((n) => n.endsWith('.json'))
     .map((n) => readEntry(join(dir, n)))
-    .filter((e): e is PortEntry => e !== undefined && pidAlive(e.pid));
+    .filter((e): e is PortEntry => e !== undefined);
+}
+
+/** The entries of agents still running. */
+export function liveEntries(port: number): PortEntry[] {
+  return registeredApps(port).filter((e) => pidAlive(e.pid));
 }
 
 /** Other apps serving domains on the port. */
