@@ -77,10 +77,11 @@ export class SharedPort {
     this.front.setOwnDomains(domains);
     if (!this.server) this.removeStaleSockets();
     this.server ??= await listenForHandoffs(this.socketPath, this.deps.local, this.deps.log);
+    // The front knows the other apps before it sees its first connection.
+    this.front.refresh();
     if (owner && !this.owner) this.deps.onOwner(this.front);
     this.owner = owner;
     this.register();
-    this.front.refresh();
     clearInterval(this.timer);
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
