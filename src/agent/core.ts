@@ -21,7 +21,7 @@ import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/types.js';
-import { PublicPortShare } from './public-share.js';
+import { LEAVE_GRACE_MS, PublicPortShare } from './public-share.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -300,8 +300,9 @@ export class AgentCore {
     // app binds the port the moment it is free (closing it now would refuse their clients meanwhile).
     const handingPlain = (await this.https?.leaveSharedPort()) === true;
     const handing = this.publicShare.handsOn || handingPlain;
-    await this.publicShare.close();
-    if (!handing) await this.listener.close();
+    await this.publicShare.leave();
+    if (handing) await new Promise((r) => setTimeout(r, LEAVE_GRACE_MS));
+    else await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
     this.state.update({ options: null });

@@ -3,6 +3,13 @@ import type { SharedPort } from '../tls/shared-port.js';
 import type { PublicListener } from './public-listener.js';
 
 /**
+ * How long an agent leaving a port it shares keeps handing connections on after unregistering:
+ * twice the registry poll (src/tls/shared-port.ts), so the other apps are already trying to bind
+ * every 10 ms when the port goes free, instead of noticing up to a poll later.
+ */
+export const LEAVE_GRACE_MS = 200;
+
+/**
  * The public HTTPS port when other apps with domains may share it by host name (see
  * src/tls/shared-port.ts). Loaded only by agents serving HTTPS; without domains the public
  * port is bound and served exactly as before.
@@ -65,8 +72,13 @@ export class PublicPortShare {
   }
 
   async close(): Promise<void> {
+    await this.leave();
+    this.listener.useFront(null);
+  }
+
+  /** Unregisters, but keeps handing the other apps' connections on until this agent exits (`down`). */
+  async leave(): Promise<void> {
     await this.share?.close();
     this.share = null;
-    this.listener.useFront(null);
   }
 }

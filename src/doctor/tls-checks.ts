@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import type { TargetStatus } from '../targets/types.js';
 import { WARN_BEFORE_EXPIRY_MS } from '../tls/renewal.js';
-import { liveEntries } from '../tls/port-registry.js';
+import { describeSharedPort, sharedPortSummary } from '../tls/port-registry.js';
 import { fail, pass, warn, type Check } from './types.js';
 
 const TIMEOUT_MS = 3_000;
@@ -24,13 +24,11 @@ export async function tlsChecks(config: Config, status: TargetStatus | undefined
 
 /** A port several apps share by host name: which app's agent holds it, and who serves which names. */
 function sharedPortCheck(port: number): Check | undefined {
-  const entries = liveEntries(port);
-  if (entries.length < 2) return undefined;
-  const owner = entries.find((e) => e.owner);
-  const apps = entries.map((e) => `${e.app} (${e.domains.join(', ')})`).join(', ');
+  const shared = sharedPortSummary(port);
+  if (!shared) return undefined;
   const name = `shared-port ${port}`;
-  if (!owner) return warn(name, `port ${port} is shared by host name by ${apps}, but no agent holds it now`, 'run `ccom status` in one of those apps: its agent takes the port');
-  return pass(name, `port ${port} is shared by host name: the agent of ${owner.app} (${owner.dir}) holds it and hands on the names of the others; ${apps}`);
+  if (!shared.holder) return warn(name, describeSharedPort(shared), 'run `ccom status` in one of those apps: its agent takes the port');
+  return pass(name, describeSharedPort(shared));
 }
 
 function loopbackFor(host: string): string {

@@ -88,3 +88,27 @@ function readEntry(file: string): PortEntry | undefined {
     return undefined;
   }
 }
+
+/** A port several apps share by host name, for `ccom status` and `ccom doctor`: who holds it, who serves what. */
+export interface SharedPortSummary {
+  port: number;
+  /** The app whose agent is bound to the port and hands the others' connections on (null: none now). */
+  holder: string | null;
+  holderDir: string | null;
+  apps: { app: string; domains: string[] }[];
+}
+
+/** Undefined unless at least two apps with running agents are registered on the port. */
+export function sharedPortSummary(port: number): SharedPortSummary | undefined {
+  const entries = liveEntries(port);
+  if (entries.length < 2) return undefined;
+  const holder = entries.find((e) => e.owner);
+  return { port, holder: holder?.app ?? null, holderDir: holder?.dir ?? null, apps: entries.map((e) => ({ app: e.app, domains: e.domains })) };
+}
+
+/** "port 443 is shared by host name: shop's agent holds it; shop (shop.test), blog (blog.test)". */
+export function describeSharedPort(s: SharedPortSummary): string {
+  const apps = s.apps.map((a) => `${a.app} (${a.domains.join(', ')})`).join(', ');
+  const holder = s.holder ? `the agent of ${s.holder} (${s.holderDir}) holds it and hands on the names of the others` : 'no agent holds it now';
+  return `port ${s.port} is shared by host name: ${holder}; ${apps}`;
+}
