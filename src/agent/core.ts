@@ -21,6 +21,7 @@ import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/types.js';
+import { LEAVE_GRACE_MS, PublicPortShare } from './public-share.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -39,6 +40,8 @@ export class AgentCore {
   private options: ConnectOptions | undefined;
   /** The app's HTTPS (certificates, plain-HTTP port), once a deploy configured domains and tls. */
   private https: HttpsSite | null = null;
+  /** This app's place on an HTTPS port shared with other apps by host name. */
+  private readonly publicShare: PublicPortShare;
   /** Hands over to a new agent under a new guardian that holds the public socket now in use. */
   renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
@@ -62,6 +65,7 @@ export class AgentCore {
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }), log);
     this.watch = agentWatch(this, state);
     this.listener = new PublicListener(() => createProxyServer(this.router), held);
+    this.publicShare = new PublicPortShare(this.listener, { appDir, stateDir: paths.stateDir }, log);
     this.monitoring = new MonitoringServer(async () => {
       // Loaded at the first scrape: an agent nobody scrapes keeps prom-client and SQLite out of memory.
       const [{ createRegistry }, { Store }] = await Promise.all([import('./monitoring/registry.js'), import('../store/index.js')]);
@@ -100,7 +104,7 @@ export class AgentCore {
     const options = this.savedOptions();
     // Before an inherited socket accepts anything: its connections must meet TLS at once.
     if (options && !opts.bind) {
-      await this.configureHttps(options.https, options.proxy, { busyPortLater: true }).catch((err: Error) => this.log(`could not serve https: ${err.message}`));
+      await this.configureHttps(options.https, options.proxy, { busyPortLater: true, app: options.app }).catch((err: Error) => this.log(`could not serve https: ${err.message}`));
     }
     if (options && opts.bind) {
       await this.configure(options).catch((err) => this.log(`could not serve ${options.proxy.host}:${options.proxy.port}: ${(err as Error).message}`));
@@ -149,8 +153,15 @@ export class AgentCore {
 
   /** Binds the public port (keeping the one already bound for port 0), monitoring and business routes. */
   async configure(options: ConnectOptions): Promise<string> {
-    const bound = await this.listener.listen(options.proxy.host, options.proxy.port);
-    await this.configureHttps(options.https, bound, { busyPortLater: false });
+    // A fresh bind of an HTTPS port (a restarted agent) holds its connections until TLS is ready.
+    if (options.https && this.listener.address() === null) this.listener.hold();
+    let bound: { host: string; port: number };
+    try {
+      bound = await this.publicShare.bind(options);
+      await this.configureHttps(options.https, bound, { busyPortLater: false, app: options.app });
+    } finally {
+      this.listener.release();
+    }
     this.router.business.configure(options.monitoring.business);
     this.monitoring.setApp(options.app);
     await this.monitoring.listen(options.monitoring.port, options.monitoring.portFromDefault === true);
@@ -164,7 +175,13 @@ export class AgentCore {
       // A failed handover leaves this agent serving the new port (the move succeeded); the next configure tries again.
       await this.renewGuardian().catch((err: Error) => this.log(`could not hand over (${err.message}): the guardian holds the old port until \`ccom down\``));
     }
-    return this.listener.url() as string;
+    return this.url() as string;
+  }
+
+  /** The public URL: this agent's port, or the shared port another app's agent is bound to. */
+  private url(): string | null {
+    const shared = this.publicShare.port;
+    return this.listener.url() ?? (shared !== undefined && this.https ? this.https.url(shared) : null);
   }
 
   /**
@@ -172,8 +189,9 @@ export class AgentCore {
    * that cannot be had throws (the deploy is blocked) only when there is none to serve.
    * `busyPortLater`: in a handover the old agent still holds the plain-HTTP port for a moment.
    */
-  private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean }): Promise<void> {
+  private async configureHttps(https: HttpsOptions | undefined, bound: { host: string; port: number }, opts: { busyPortLater: boolean; app: string }): Promise<void> {
     if (!https) {
+      await this.publicShare.configure(null, bound, opts.app);
       await this.listener.useTls(null);
       this.https = null;
       return;
@@ -189,6 +207,8 @@ export class AgentCore {
     });
     await this.https.configure(https, bound.host, bound.port, opts);
     await this.listener.useTls(this.https);
+    // Registered once TLS is ready: handed connections meet this app's certificate at once.
+    await this.publicShare.configure(https, bound, opts.app);
   }
 
   /**
@@ -245,8 +265,8 @@ export class AgentCore {
 
   status(): TargetStatus {
     return {
-      url: this.listener.url(),
-      address: this.listener.address(),
+      url: this.url(),
+      address: this.listener.address() ?? this.sharedAddress(),
       ...(this.https ? { tls: this.https.report() } : {}),
       monitoring: { url: this.monitoring.url(), problem: this.monitoring.problem },
       weights: this.routing.getWeights(),
@@ -255,6 +275,12 @@ export class AgentCore {
       table: this.router.table().map((r) => ({ id: r.id, weight: r.weight, upstreams: r.upstreams.map((u) => instanceOfUpstream(u.id)) })),
       watch: this.watch.report(),
     };
+  }
+
+  /** The shared port another app's agent is bound to, which serves this app too. */
+  private sharedAddress(): { host: string; port: number } | null {
+    const port = this.publicShare.port;
+    return port === undefined ? null : { host: this.options?.proxy.host ?? '127.0.0.1', port };
   }
 
   /** Counters and latency histograms of every release in the routing table. */
@@ -270,7 +296,13 @@ export class AgentCore {
     this.watch.end('ccom down');
     this.routing.setWeights({});
     await this.supervisor.stopAll();
-    await this.listener.close();
+    // On a port other apps share, this agent hands their connections on until it exits: the next
+    // app binds the port the moment it is free (closing it now would refuse their clients meanwhile).
+    const handingPlain = (await this.https?.leaveSharedPort()) === true;
+    const handing = this.publicShare.handsOn || handingPlain;
+    await this.publicShare.leave();
+    if (handing) await new Promise((r) => setTimeout(r, LEAVE_GRACE_MS));
+    else await this.listener.close();
     await this.monitoring.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
     this.state.update({ options: null });

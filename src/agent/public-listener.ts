@@ -14,6 +14,12 @@ export interface TlsFront {
   close(): Promise<void>;
 }
 
+/** Hands connections for other apps' names on (src/tls/port-front.ts); `shared` false: nobody else is registered. */
+export interface SharedFront {
+  readonly shared: boolean;
+  accept(socket: Socket): void;
+}
+
 /** How long connections that were idle at a handover may still send one more request. */
 const IDLE_GRACE_MS = 2_000;
 
@@ -27,6 +33,9 @@ export class PublicListener {
   private server: Server | null = null;
   private readonly plain: ProxyServer;
   private tls: TlsFront | null = null;
+  private front: SharedFront | null = null;
+  /** Connections accepted while held (see hold). */
+  private waiting: Socket[] | null = null;
   private bound: { host: string; port: number } | null = null;
   /** The current server accepts on the socket the guardian holds. */
   private onHeld = false;
@@ -65,12 +74,40 @@ export class PublicListener {
 
   private createServer(): Server {
     const server = new Server({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
-    server.on('connection', (socket: Socket) => {
-      if (this.tls) this.tls.accept(socket);
-      else this.plain.emit('connection', socket);
-    });
+    server.on('connection', (socket: Socket) => (this.waiting ? this.waiting.push(socket) : this.route(socket)));
     if (this.maxConnections !== undefined) server.maxConnections = this.maxConnections;
     return server;
+  }
+
+  private route(socket: Socket): void {
+    if (this.front?.shared) this.front.accept(socket);
+    else this.serve(socket);
+  }
+
+  /**
+   * Until `release`, accepted connections wait here: a restarted HTTPS agent binds before its
+   * certificate and its place on a shared port are set up, and must not answer in plain text
+   * or with its own certificate for another app's name meanwhile.
+   */
+  hold(): void {
+    this.waiting ??= [];
+  }
+
+  release(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const socket of waiting) if (!socket.destroyed) this.route(socket);
+  }
+
+  /** A connection as this app serves it: through TLS once HTTPS is configured, else plain. */
+  serve(socket: Socket): void {
+    if (this.tls) this.tls.accept(socket);
+    else this.plain.emit('connection', socket);
+  }
+
+  /** On a port several apps share by host name, the front looks at each connection first (null: none). */
+  useFront(front: SharedFront | null): void {
+    this.front = front;
   }
 
   private engines(): ProxyServer[] {
@@ -86,8 +123,11 @@ export class PublicListener {
     return this.tls ? this.tls.url(this.bound.port) : `http://${this.bound.host}:${this.bound.port}`;
   }
 
-  /** Binds `host:port` (0 picks a free port); a no-op when already bound there. */
-  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+  /**
+   * Binds `host:port` (0 picks a free port); a no-op when already bound there. `quiet`: a taken
+   * port is not described (that scans /proc), for attempts repeated every few milliseconds.
+   */
+  async listen(host: string, port: number, opts: { quiet?: boolean } = {}): Promise<{ host: string; port: number }> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return this.bound;
     const held = this.held && this.held.host === host && (port === 0 || this.held.port === port);
     // Used once: closing its server closes the descriptor, whose number may then be reused.
@@ -102,9 +142,10 @@ export class PublicListener {
       });
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        const owner = describePortOwner(port);
+        const owner = opts.quiet ? undefined : describePortOwner(port);
         throw new UserError(`port ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
           fix: `stop that program or set proxy.port in ccom.yaml to a free port (0 picks one)`,
+          cause: err,
         });
       }
       if (err.code === 'EACCES') {

@@ -32,6 +32,8 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
   }
   const capacity = await target.capacity({
     proxy: config.proxy,
+    app: config.app,
+    ...(config.domains ? { domains: config.domains } : {}),
     monitoringPort: config.monitoring.port,
     monitoringPortFromDefault: config.monitoring.portFromDefault,
     instances: config.instances,

@@ -6,6 +6,7 @@ import type { Config } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import type { TargetStatus } from '../targets/types.js';
 import { WARN_BEFORE_EXPIRY_MS } from '../tls/renewal.js';
+import { describeSharedPort, sharedPortSummary } from '../tls/port-registry.js';
 import { fail, pass, warn, type Check } from './types.js';
 
 const TIMEOUT_MS = 3_000;
@@ -17,7 +18,17 @@ export async function tlsChecks(config: Config, status: TargetStatus | undefined
   const host = loopbackFor(address.host);
   const certificates = await Promise.all(config.domains.map((domain) => certificateCheck(domain, host, address.port, status)));
   const ports = status ? await portsCheck(host, address.port, config.proxy.httpPort ?? 80) : warn('https-ports', 'not deployed: nothing listens yet', 'run `ccom deploy`');
-  return [...certificates, ports, ...(await Promise.all(config.domains.map(dnsCheck)))];
+  const shared = [address.port, config.proxy.httpPort ?? 80].map((port) => sharedPortCheck(port)).filter((c): c is Check => c !== undefined);
+  return [...certificates, ports, ...shared, ...(await Promise.all(config.domains.map(dnsCheck)))];
+}
+
+/** A port several apps share by host name: which app's agent holds it, and who serves which names. */
+function sharedPortCheck(port: number): Check | undefined {
+  const shared = sharedPortSummary(port);
+  if (!shared) return undefined;
+  const name = `shared-port ${port}`;
+  if (!shared.holder) return warn(name, describeSharedPort(shared), 'run `ccom status` in one of those apps: its agent takes the port');
+  return pass(name, describeSharedPort(shared));
 }
 
 function loopbackFor(host: string): string {

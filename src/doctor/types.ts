@@ -10,6 +10,9 @@ export interface Check {
 /** What a check needs to know about the app's planned release. */
 export interface CapacityNeeds {
   proxy: { host: string; port: number };
+  /** The app and its domains: a port other apps with domains hold is shared with them by host name. */
+  app?: string;
+  domains?: string[];
   monitoringPort: number;
   /** monitoring.port was left to its default: a taken one moves to the next free port. */
   monitoringPortFromDefault?: boolean;

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { UserError } from '../errors.js';
+import { otherApps, overlapProblem } from '../tls/port-registry.js';
 
 /**
  * True when this process could listen on `host:port` right now (it tries, then closes).
@@ -114,4 +115,16 @@ function ccomAppOf(pid: string): string | undefined {
   if (!args.some((arg) => arg.endsWith('/agent.js') || arg.endsWith('/agent-guardian.sh'))) return undefined;
   const dir = args.indexOf('--dir');
   return dir === -1 ? undefined : args[dir + 1];
+}
+
+/**
+ * A port other ccom apps with domains hold is shared by host name with an app that has
+ * domains too: the apps it is shared with, or the overlap of names that blocks (undefined: not shared).
+ */
+export function sharedPortStatus(port: number, app: string, domains: string[] | undefined): { with: string } | { problem: UserError } | undefined {
+  if (!domains || domains.length === 0) return undefined;
+  const problem = overlapProblem(port, app, domains);
+  if (problem) return { problem };
+  const others = otherApps(port, app);
+  return others.length === 0 ? undefined : { with: others.map((o) => `${o.app}${o.owner ? ' (its agent holds the port)' : ''}`).join(', ') };
 }

@@ -118,6 +118,8 @@ async function checkCapacity(input: ValidateInput, releaseBytes: number): Promis
   const { config } = input;
   const checks = await input.target.capacity({
     proxy: config.proxy,
+    app: config.app,
+    ...(config.domains ? { domains: config.domains } : {}),
     monitoringPort: config.monitoring.port,
     monitoringPortFromDefault: config.monitoring.portFromDefault,
     instances: config.instances,

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { UserError } from '../errors.js';
 import { describePortOwner } from '../gates/port.js';
 import type { ChallengeAnswers } from './challenge-answers.js';
@@ -20,33 +20,52 @@ export interface PlainHttpSite {
  * any other name a 421. Nothing here reaches the app: an http:// link is never served in clear.
  */
 export class PlainHttpPort {
-  private server: Server | null = null;
+  /** Never listens itself: the acceptor (or a shared port's owner, through a handoff) gives it connections. */
+  private readonly http: Server;
+  private acceptor: NetServer | null = null;
   private bound: { host: string; port: number } | null = null;
+  /** On a port shared by host name, whoever is bound looks at each connection first. */
+  private front: { shared: boolean; accept(socket: Socket): void } | null = null;
   site: PlainHttpSite = { domains: [], httpsPort: 443 };
 
-  constructor(private readonly challenges: ChallengeAnswers) {}
+  constructor(private readonly challenges: ChallengeAnswers) {
+    this.http = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => this.answer(req, res));
+    // Its timeouts start on 'listening', which only the acceptor sees.
+    this.http.emit('listening');
+  }
 
   address(): { host: string; port: number } | null {
     return this.bound;
   }
 
-  async listen(host: string, port: number): Promise<void> {
+  /** A connection accepted here or handed over by a shared port's owner (its bytes may be put back). */
+  serve(socket: Socket): void {
+    this.http.emit('connection', socket);
+    socket.resume();
+  }
+
+  useFront(front: { shared: boolean; accept(socket: Socket): void } | null): void {
+    this.front = front;
+  }
+
+  /** `quiet`: a taken port is not described (that scans /proc), for attempts repeated every few milliseconds. */
+  async listen(host: string, port: number, opts: { quiet?: boolean } = {}): Promise<void> {
     if (this.bound && this.bound.host === host && (port === 0 || this.bound.port === port)) return;
-    const server = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => this.answer(req, res));
+    const acceptor = new NetServer((socket) => (this.front?.shared ? this.front.accept(socket) : this.serve(socket)));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
+      acceptor.once('error', reject);
+      acceptor.listen(port, host, () => {
+        acceptor.off('error', reject);
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw portProblem(err, host, port);
+      throw portProblem(err, host, port, opts.quiet === true);
     });
-    const previous = this.server;
-    this.server = server;
-    this.bound = { host, port: (server.address() as AddressInfo).port };
+    const previous = this.acceptor;
+    this.acceptor = acceptor;
+    this.bound = { host, port: (acceptor.address() as AddressInfo).port };
     previous?.close();
-    previous?.closeIdleConnections();
+    this.http.closeIdleConnections();
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {
@@ -68,18 +87,17 @@ export class PlainHttpPort {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
+    const acceptor = this.acceptor;
+    this.acceptor = null;
     this.bound = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.http.closeAllConnections();
+    if (acceptor) await new Promise<void>((resolve) => acceptor.close(() => resolve()));
   }
 }
 
-function portProblem(err: NodeJS.ErrnoException, host: string, port: number): Error {
+function portProblem(err: NodeJS.ErrnoException, host: string, port: number, quiet: boolean): Error {
   if (err.code === 'EADDRINUSE') {
-    const owner = describePortOwner(port);
+    const owner = quiet ? undefined : describePortOwner(port);
     return new UserError(`proxy.httpPort ${port} on ${host} is already in use${owner ? ` by ${owner}` : ''}`, {
       fix: 'stop that program (ccom answers certificate challenges and redirects to https on this port) or set proxy.httpPort to a free port',
       cause: err,

@@ -12,6 +12,9 @@ import { PlainHttpPort } from './http-port.js';
 import { CertificateSource } from './certificate-source.js';
 import { renewalDue, checkEveryMs, expiryWarning } from './renewal.js';
 import { SniTable } from './sni-table.js';
+import { inheritClientAddress } from './handoff.js';
+import { otherApps } from './port-registry.js';
+import { SharedPort } from './shared-port.js';
 import { TlsTerminator } from './tls-terminator.js';
 
 export interface HttpsSiteDeps {
@@ -42,13 +45,19 @@ export class HttpsSite implements TlsFront {
   private warnedAt = 0;
   /** The plain-HTTP port this site waits to take from a previous agent (handover), if any. */
   private waitingFor: number | null = null;
+  /** This app's place on the plain-HTTP port when other apps share it by host name. */
+  private plainShare: SharedPort | undefined;
   /** Why the last renewal failed (null: it did not), for status and doctor. */
   problem: string | null = null;
 
   constructor(private readonly deps: HttpsSiteDeps) {
     this.guard = new HostGuard(deps.router, this.sni);
     this.proxy = createProxyServer(this.guard);
-    this.terminator = new TlsTerminator(this.sni, (socket) => this.proxy.emit('connection', socket));
+    this.terminator = new TlsTerminator(this.sni, (socket) => {
+      // Handed over by a shared port's owner: the client's address came in the PROXY line.
+      inheritClientAddress(socket);
+      this.proxy.emit('connection', socket);
+    });
     this.source = new CertificateSource(new CertificateStore(join(deps.stateDir, 'tls')), deps.appDir, this.challenges);
   }
 
@@ -64,23 +73,55 @@ export class HttpsSite implements TlsFront {
    * Binds the plain-HTTP port and installs a certificate: the stored one while it is not due,
    * else a new one. Throws (a UserError with the CA's reason) only when there is none to serve.
    */
-  async configure(options: HttpsOptions, host: string, httpsPort: number, opts: { busyPortLater: boolean }): Promise<void> {
+  async configure(options: HttpsOptions, host: string, httpsPort: number, opts: { busyPortLater: boolean; app: string }): Promise<void> {
     this.options = options;
     this.guard.configure(options.domains, options.tls.hsts === true);
     this.plainPort.site = { domains: options.domains, httpsPort };
+    let member = false;
     // Already waiting for the previous agent to let this port go: the wait takes it.
     if (this.waitingFor !== options.httpPort) {
       await this.plainPort.listen(host, options.httpPort).catch((err: Error) => {
+        // Held by another app with domains: shared by host name, it hands this app's requests on.
+        if (isPortBusy(err) && options.httpPort !== 0 && otherApps(options.httpPort, opts.app).length > 0) return void (member = true);
         if (!opts.busyPortLater || !isPortBusy(err)) throw err;
         this.listenWhenFree(host, options.httpPort);
       });
     }
+    // Before the order: the CA's http-01 request may reach this app only through the owner.
+    await this.sharePlainPort(options, host, opts.app, !member);
     const { pair, problem } = await this.source.obtain(options, (facts) => renewalDue(facts, Date.now()));
     this.install(options.domains, pair);
     this.problem = problem;
     if (problem) this.deps.log(`certificate for ${options.domains.join(', ')} could not be renewed, the current one keeps serving until ${this.facts?.validTo.toISOString()}: ${problem}`);
     clearInterval(this.timer);
     this.timer = setInterval(() => void this.check(), checkEveryMs(this.facts as CertificateFacts)).unref();
+  }
+
+  private async sharePlainPort(options: HttpsOptions, host: string, app: string, owner: boolean): Promise<void> {
+    if (this.plainShare?.port !== options.httpPort) await this.plainShare?.close();
+    if (options.httpPort === 0) return void (this.plainShare = undefined);
+    if (this.plainShare?.port !== options.httpPort) {
+      this.plainShare = new SharedPort({
+        port: options.httpPort,
+        kind: 'http',
+        app,
+        dir: this.deps.appDir,
+        stateDir: this.deps.stateDir,
+        local: (socket) => this.plainPort.serve(socket),
+        bind: () => this.plainPort.listen(host, options.httpPort, { quiet: true }),
+        onOwner: (front) => this.plainPort.useFront(front),
+        log: this.deps.log,
+      });
+    }
+    await this.plainShare.configure(options.domains, owner);
+  }
+
+  /** Unregisters from a shared plain-HTTP port; true when this agent was handing other apps' requests on. */
+  async leaveSharedPort(): Promise<boolean> {
+    const handing = this.plainShare?.handsOn === true;
+    await this.plainShare?.close();
+    this.plainShare = undefined;
+    return handing;
   }
 
   /** The served certificate, for status and doctor. */
@@ -156,6 +197,7 @@ export class HttpsSite implements TlsFront {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    await this.plainShare?.close();
     await this.plainPort.close();
   }
 }

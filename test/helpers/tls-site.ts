@@ -12,6 +12,7 @@ export function writeProtoApp(app: FixtureApp, version: string): void {
     `const http = require('node:http');
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') { res.writeHead(200); return res.end('ok'); }
+  if (req.url === '/xff') return res.end(String(req.headers['x-forwarded-for']));
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('ok ${version} proto=' + req.headers['x-forwarded-proto']);
 });
@@ -69,4 +70,15 @@ export function tlsGet(port: number, ca: string | Buffer, agent: Agent | false, 
     req.on('error', reject);
     req.end();
   });
+}
+
+/** ccom.yaml for an app called `name` serving `domains` over HTTPS on `port` (ACME from pebble), plus `extra` keys. */
+export function writeSiteConfig(app: FixtureApp, o: { name: string; domains: string[]; port: number; httpPort: number; directory: string; caFile: string; extra?: string }): void {
+  // `extra` with its own analysis section (which then says its watch) replaces the base's.
+  const base = /^analysis:/m.test(o.extra ?? '') ? BASE_CONFIG.replace('analysis:\n  watch: 0\n', '') : BASE_CONFIG;
+  const config = base.replace('app: fixture', `app: ${o.name}`).replace('proxy:\n  port: 0\n', `proxy:\n  port: ${o.port}\n  httpPort: ${o.httpPort}\n`);
+  writeFileSync(
+    join(app.dir, 'ccom.yaml'),
+    `${config}domains: [${o.domains.join(', ')}]\ntls:\n  acme:\n    email: ops@${o.domains[0]}\n    directory: ${o.directory}\n    caFile: ${o.caFile}\n${o.extra ?? ''}`,
+  );
 }

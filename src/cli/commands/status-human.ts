@@ -1,6 +1,7 @@
 import { formatMs } from '../../report/human.js';
 import type { LockHolder } from '../../store/types.js';
 import type { WatchReport } from '../../targets/types.js';
+import { describeSharedPort, type SharedPortSummary } from '../../tls/port-registry.js';
 
 export interface StatusDoc {
   app: string;
@@ -12,6 +13,8 @@ export interface StatusDoc {
   /** The post-switch watch running now, or how the last one ended. */
   watch: WatchReport | null;
   deployment: RunningDeployment | null;
+  /** With domains: the ports this app shares with other apps by host name, and who holds each. */
+  sharedPorts?: SharedPortSummary[];
 }
 
 export interface RunningDeployment {
@@ -37,6 +40,7 @@ export function statusLines(doc: StatusDoc, agentLog: string, now = Date.now()):
     for (const i of r.instances) lines.push(`    ${i.id}  pid ${i.pid}${i.groupPid ? ` (started by ${i.groupPid})` : ''}  port ${i.port}  ${i.state}${usage(i)}${i.restarts ? `  (${i.restarts} restarts)` : ''}${i.problem ? `: ${i.problem}` : ''}`);
   }
   if (doc.monitoring) lines.push(`  metrics: ${doc.monitoring}`);
+  for (const shared of doc.sharedPorts ?? []) lines.push(`  ${describeSharedPort(shared)}`);
   if (doc.agent) lines.push(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${agentLog})` : ''}`);
   if (doc.watch) lines.push(`  ${watchLine(doc.watch)}`);
   if (doc.deployment) lines.push(...deploymentLines(doc.deployment, doc.releases, now));

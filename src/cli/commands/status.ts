@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/load.js';
 import { processRunning } from '../../gates/process-group.js';
 import { readControl } from '../../pipeline/control.js';
 import { reachableUrl } from '../../pipeline/reachable-url.js';
+import { sharedPortSummary } from '../../tls/port-registry.js';
 import { Store } from '../../store/index.js';
 import { createTarget } from '../../targets/index.js';
 import { wasDeployed } from '../../app-state.js';
@@ -38,6 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     releases: releasesOf(status),
     agent: status.agent ?? null,
     watch: status.watch ?? null,
+    ...(config.domains ? { sharedPorts: [config.proxy.port, config.proxy.httpPort ?? 80].map(sharedPortSummary).filter((s) => s !== undefined) } : {}),
     deployment: running
       ? {
           id: running.id,

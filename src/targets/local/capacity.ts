@@ -1,7 +1,7 @@
 import { cpus, freemem, loadavg } from 'node:os';
 import { fail, pass, warn, type CapacityNeeds, type Check } from '../../doctor/types.js';
 import { freeBytes } from '../../gates/disk.js';
-import { describePortOwner, isPortFree } from '../../gates/port.js';
+import { describePortOwner, isPortFree, sharedPortStatus } from '../../gates/port.js';
 
 /**
  * Room a deploy needs besides the release: history rows, agent state, the first log lines.
@@ -21,7 +21,7 @@ export async function capacityChecks(needs: CapacityNeeds, stateDir: string, our
     await diskCheck(stateDir, needs.releaseBytes ?? 0),
     memoryCheck(needs),
     cpuCheck(),
-    await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, servesProxyPort, 'proxy.port'),
+    await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, servesProxyPort, 'proxy.port', needs),
     await monitoringPortCheck(needs, ours.monitoringUrl),
   ];
 }
@@ -63,10 +63,13 @@ function cpuCheck(): Check {
   return perCore > 1.5 ? warn('cpu-load', `${message}: the machine is busy, deploys and health checks may be slow`, 'find what keeps the CPU busy (top) before deploying') : pass('cpu-load', message);
 }
 
-async function portCheck(name: string, host: string, port: number, ours: boolean, key: string): Promise<Check> {
+async function portCheck(name: string, host: string, port: number, ours: boolean, key: string, share?: CapacityNeeds): Promise<Check> {
   if (port === 0) return pass(name, `${key} is 0: a free port is picked`);
   if (ours) return pass(name, `port ${port} is served by this app's agent`);
   if (await isPortFree(host, port)) return pass(name, `port ${port} on ${host} is free`);
+  const shared = share?.app ? sharedPortStatus(port, share.app, share.domains) : undefined;
+  if (shared && 'problem' in shared) return fail(name, shared.problem.message, shared.problem.fix ?? '');
+  if (shared) return pass(name, `port ${port} on ${host} is shared with ${shared.with} by host name`);
   const owner = describePortOwner(port);
   return fail(name, `port ${port} on ${host} is in use${owner ? ` by ${owner}` : ' by another program'}`, `stop that program, or set ${key} in ccom.yaml to a free port (0 picks one)`);
 }
