@@ -157,7 +157,7 @@ function trafficGuard(
   config: Config, fallback: Record<string, number>, url: string | null,
 ): TrafficGuard {
   const event = { event: 'deployment' as const, app: base.app, release: base.release, previous: base.previous, deployment: base.id, kind: base.kind, strategy: base.strategy, url };
-  return { pid: process.pid, fallback, deploymentId: base.id, release: base.release, ...(config.alerts.webhook ? { alert: { alerts: config.alerts, event } } : {}) };
+  return { fallback, deploymentId: base.id, release: base.release, ...(config.alerts.webhook ? { alert: { alerts: config.alerts, event } } : {}) };
 }
 
 /** The weights of the releases serving now, or undefined when nothing serves (a first deploy). */

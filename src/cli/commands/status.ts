@@ -36,7 +36,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     monitoring: status.monitoring?.url ?? null,
     live: live?.id ?? null,
     releases: releasesOf(status),
-    agent: status.agent ?? null,
+    agent: agentOf(status),
     watch: status.watch ?? null,
     deployment: running
       ? {
@@ -66,4 +66,10 @@ function releasesOf(status: TargetStatus) {
     weight: status.weights[id] ?? 0,
     instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, ...(i.groupPid ? { groupPid: i.groupPid } : {}), port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, cpuSeconds: i.cpuSeconds, rssBytes: i.rssBytes, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
+}
+
+/** The SPEC's `agent` of `ccom status`: the process serving the app, when the target names one. */
+function agentOf(status: TargetStatus): StatusDoc['agent'] {
+  const supervisor = status.supervisor;
+  return supervisor?.pid === undefined ? null : { pid: supervisor.pid, restarts: supervisor.restarts };
 }
