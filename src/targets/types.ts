@@ -145,6 +145,20 @@ export interface WatchReport {
   endedAt?: string;
 }
 
+/** Which output `logs` reads: one release's instances, the last `lines` of each, then what follows. */
+export interface LogQuery {
+  release: string;
+  lines: number;
+  /** Keep yielding what the instances write next until the consumer stops iterating. */
+  follow: boolean;
+}
+
+/** One line (or, when following, one piece as written) of an instance's output. */
+export interface LogLine {
+  instance: string;
+  line: string;
+}
+
 export interface Target {
   readonly name: string;
   /**
@@ -189,6 +203,8 @@ export interface Target {
   /** Per-release request counters and latency histograms of public traffic, cumulative. */
   metrics(): Promise<MetricsSnapshot>;
   status(): Promise<TargetStatus>;
+  /** Instance output of a release, read where it is kept; rejects (UserError) when there is none. */
+  logs(query: LogQuery): AsyncIterable<LogLine>;
   /** Stop everything this target runs for the app. */
   down(): Promise<void>;
 }

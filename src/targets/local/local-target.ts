@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
-import type { CapacityNeeds, Check, ConnectOptions, InstanceInfo, MetricsSnapshot, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
+import type { CapacityNeeds, Check, ConnectOptions, InstanceInfo, LogLine, LogQuery, MetricsSnapshot, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
 import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
 import { UserError } from '../../errors.js';
 import { ensureAgent } from './ensure-agent.js';
@@ -10,6 +10,7 @@ import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
 import { checkRouting } from './routing-check.js';
 import { requestOverTls } from '../../tls/public-request.js';
+import { instanceLogs } from './instance-logs.js';
 import type * as Wire from './wire.js';
 import { handoffOnWire, instancesOffWire, leaseOnWire, optionsOnWire, specOnWire, statusOffWire, watchOffWire } from './wire-mapping.js';
 
@@ -138,6 +139,11 @@ export class LocalTarget implements Target {
     const status = statusOffWire(await this.call<Wire.AgentStatus>('GET', '/v1/status'));
     this.url = status.url;
     return status;
+  }
+
+  /** Reads the instances' log files in the state dir: no agent needed, so it works after `down` too. */
+  logs(query: LogQuery): AsyncIterable<LogLine> {
+    return instanceLogs(this.paths.logsDir, query);
   }
 
   /** Stops instances and agent, and returns once the agent (and its guardian) are gone. */
