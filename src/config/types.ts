@@ -61,6 +61,8 @@ export interface Config {
   drainTimeoutMs: number;
   /** How long an instance has to exit after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** Servers to deploy to over SSH; absent: this machine (the local target). */
+  hosts?: string[];
 }
 
 /** Where the certificate comes from: ACME (`acme`) or files on this machine (`cert`, `key`). */

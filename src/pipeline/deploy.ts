@@ -61,7 +61,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const live = store.liveRelease();
   const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
   const steps = new Steps(opts.emit, opts.dryRun ? undefined : store, id);
-  const target = createTarget(opts.appDir);
+  const target = createTarget(opts.appDir, config);
   if (!opts.dryRun) {
     store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   }

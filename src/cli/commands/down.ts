@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config/load.js';
 import { Store } from '../../store/index.js';
 import { newDeploymentId, whoAmI } from '../../pipeline/ids.js';
 import { acquireDeployLock } from '../../pipeline/lock.js';
@@ -6,6 +7,8 @@ import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  // The config says where the app runs (this machine, or hosts: not supported yet) before anything else.
+  const target = createTarget(ctx.appDir, loadConfig(ctx.appDir).config);
   if (!wasDeployed(ctx.appDir)) {
     ctx.say('nothing to stop: ccom has never deployed this app');
     ctx.result({ stopped: 0 });
@@ -19,7 +22,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   });
   try {
     lock.check();
-    const target = createTarget(ctx.appDir);
     await target.attach();
     const { instances } = await target.status();
     await target.down();

@@ -25,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const lock = holder;
   const control = running ? readControl(store, running.id) : {};
   store.close();
-  const target = createTarget(ctx.appDir);
+  const target = createTarget(ctx.appDir, config);
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
   await target.attach();
   const status = await target.status();
