@@ -15,10 +15,11 @@ function sourceDigest(): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-// Two entry points: the CLI (commands are imported lazily, so esbuild splits them into chunks
-// that load only when used) and the agent, a separate long-running process per app.
+// Entry points: the CLI (commands are imported lazily, so esbuild splits them into chunks
+// that load only when used), the agent, a separate long-running process per app, and the
+// targets, which the Target contract tests drive directly (built, so the local one finds agent.js).
 export default defineConfig({
-  entry: { cli: 'src/cli/main.ts', agent: 'src/agent/main.ts' },
+  entry: { cli: 'src/cli/main.ts', agent: 'src/agent/main.ts', targets: 'src/targets/index.ts' },
   format: 'esm',
   platform: 'node',
   target: 'node20',

@@ -1,4 +1,4 @@
-import type { TrafficGuard } from '../targets/types.js';
+import type { AgentLease } from '../targets/local/wire.js';
 
 export interface AbandonedOutcome {
   status: 'rolled_back' | 'failed';
@@ -10,7 +10,7 @@ export interface AbandonedOutcome {
  * sent. SQLite and the alert code load only now: an agent that never meets a dead deploy keeps
  * them out of memory.
  */
-export async function recordAbandoned(appDir: string, guard: TrafficGuard, outcome: AbandonedOutcome): Promise<void> {
+export async function recordAbandoned(appDir: string, guard: AgentLease, outcome: AbandonedOutcome): Promise<void> {
   const at = new Date().toISOString();
   const { Store } = await import('../store/index.js');
   const store = Store.open(appDir);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isUserError, messageOf } from '../errors.js';
-import type { ConnectOptions, ReleaseSpec, WarmPlan, WatchHandoff } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, WarmPlan, WatchHandoff } from '../targets/local/wire.js';
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';

@@ -2,7 +2,7 @@ import { createProxyServer } from '../proxy/server.js';
 import { LATENCY_BOUNDS_MS, Router } from '../proxy/router.js';
 import type { MetricsSnapshot } from '../analysis/metrics.js';
 import { instanceLogFile, type LocalPaths } from '../targets/local/paths.js';
-import type { ConnectOptions, InstanceInfo, ReleaseSpec, TargetStatus, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../targets/types.js';
+import type { ConnectOptions, InstanceInfo, ReleaseSpec, AgentStatus, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../targets/local/wire.js';
 import { MonitoringServer } from './monitoring/server.js';
 import { PublicListener } from './public-listener.js';
 import type { HeldAddress } from './held-socket.js';
@@ -20,7 +20,7 @@ import { findOrphanInstances, stopOrphanInstances } from './orphan-instances.js'
 import { warmInstances } from './warm-instances.js';
 import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
-import type { HttpsOptions } from '../targets/types.js';
+import type { HttpsOptions } from '../targets/local/wire.js';
 import { LEAVE_GRACE_MS, PublicPortShare } from './public-share.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
@@ -263,7 +263,7 @@ export class AgentCore {
     return this.watch.start(handoff, stable.requests > 0 ? stable : null);
   }
 
-  status(): TargetStatus {
+  status(): AgentStatus {
     return {
       url: this.url(),
       address: this.listener.address() ?? this.sharedAddress(),

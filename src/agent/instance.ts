@@ -1,4 +1,4 @@
-import type { ReleaseSpec, InstanceInfo } from '../targets/types.js';
+import type { ReleaseSpec, InstanceInfo } from '../targets/local/wire.js';
 import type { InstanceLog } from './instance-log.js';
 import type { ProcessHandle } from './process-handle.js';
 import { procStats } from './proc-stats.js';

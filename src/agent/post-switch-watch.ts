@@ -1,6 +1,6 @@
 import { judge } from '../analysis/judge.js';
 import { windowOf, type MetricsSnapshot, type ReleaseMetrics } from '../analysis/metrics.js';
-import type { InstanceInfo, WatchHandoff, WatchReport, WatchStatusName } from '../targets/types.js';
+import type { InstanceInfo, WatchHandoff, WatchReport, WatchStatusName } from '../targets/local/wire.js';
 
 /** How often the watch judges: the same cadence as a canary's analysis. */
 const TICK_MS = 100;

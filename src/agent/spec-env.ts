@@ -1,6 +1,6 @@
 import { baseEnvironment, loadEnvFile } from '../gates/env.js';
 import { redact, secretValues } from '../gates/redact.js';
-import type { ReleaseSpec } from '../targets/types.js';
+import type { ReleaseSpec } from '../targets/local/wire.js';
 import { BootFailure } from './boot-wait.js';
 import { loadReleaseEnv } from './release-env.js';
 import type { PersistedSpec } from './state-file.js';

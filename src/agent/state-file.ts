@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readRegularFile } from '../gates/regular-file.js';
-import type { ConnectOptions, ReleaseSpec, TrafficGuard, WatchReport } from '../targets/types.js';
+import type { ConnectOptions, ReleaseSpec, AgentLease, WatchReport } from '../targets/local/wire.js';
 import type { WatchState } from './post-switch-watch.js';
 
 /** What an agent must know after a restart (or a handover) to serve exactly as before. */
@@ -14,7 +14,7 @@ export interface AgentState {
   specs: Record<string, PersistedSpec>;
   options: ConnectOptions | null;
   /** A deploy moving traffic right now: a restarted agent keeps watching its process. */
-  lease: TrafficGuard | null;
+  lease: AgentLease | null;
   /** The post-switch watch running now (a restarted agent resumes it) and the last one's outcome. */
   watch: WatchState | null;
   lastWatch: WatchReport | null;

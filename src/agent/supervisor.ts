@@ -1,7 +1,7 @@
 export { BootFailure } from './boot-wait.js';
 import { randomBytes } from 'node:crypto';
 import { asUserError, messageOf, UserError } from '../errors.js';
-import type { ReleaseSpec } from '../targets/types.js';
+import type { ReleaseSpec } from '../targets/local/wire.js';
 import { stoppedMeanwhile, waitBooted, type BootHost } from './boot-wait.js';
 import { probeHealth } from './health-probe.js';
 import { checkInService, healthIntervalMs } from './health-watch.js';

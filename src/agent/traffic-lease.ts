@@ -1,11 +1,11 @@
 import { processRunning } from '../gates/process-group.js';
-import type { TrafficGuard } from '../targets/types.js';
+import type { AgentLease } from '../targets/local/wire.js';
 
 /** How often the agent checks that the deploying process is still alive. */
 const CHECK_MS = 250;
 
 /** The deploying process's pid, the weights to restore, and whom to tell. */
-export type Lease = TrafficGuard;
+export type Lease = AgentLease;
 
 /**
  * A dead man's switch for deployments: while a deploy moves traffic (a canary at 10%, a

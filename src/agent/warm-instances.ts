@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import type { WarmPlan, WarmReport } from '../targets/types.js';
+import type { WarmPlan, WarmReport } from '../targets/local/wire.js';
 
 /**
  * Warm-up requests straight from the agent to a release's instances, over keep-alive

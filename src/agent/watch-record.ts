@@ -1,6 +1,6 @@
 import { processRunning } from '../gates/process-group.js';
 import type { Store } from '../store/index.js';
-import type { WatchHandoff } from '../targets/types.js';
+import type { WatchHandoff } from '../targets/local/wire.js';
 
 /** How often the agent looks whether the deploying CLI finished writing its row. */
 const POLL_MS = 100;

@@ -1,21 +1,10 @@
 import type { Config } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import type { DeploymentDoc } from '../pipeline/types.js';
+import type { DeploymentAlertEvent } from '../targets/contract/alerts.js';
 
-/** The JSON event a webhook receives on blocked, rolled_back, failed and succeeded. */
-export interface AlertEvent {
-  event: 'deployment';
-  app: string;
-  release: string | null;
-  previous: string | null;
-  deployment: string;
-  kind: string;
-  status: DeploymentDoc['status'];
-  reason: string | null;
-  url: string | null;
-  strategy: string;
-  at: string;
-}
+/** The JSON event a webhook receives on blocked, rolled_back, failed and succeeded (targets send it too). */
+export type AlertEvent = DeploymentAlertEvent;
 
 export function alertEvent(doc: DeploymentDoc): AlertEvent {
   return {

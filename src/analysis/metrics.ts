@@ -1,19 +1,7 @@
-/**
- * What the proxy measured for one release, cumulative since the agent started. Subtracting two
- * snapshots gives a window. `latency` holds histogram counts over the target's `boundsMs`.
- */
-export interface ReleaseMetrics {
-  requests: number;
-  status5xx: number;
-  connectionErrors: number;
-  latency: number[];
-}
+import type { MetricsSnapshot, ReleaseMetrics } from '../targets/contract/metrics.js';
 
-export interface MetricsSnapshot {
-  at: number;
-  boundsMs: number[];
-  releases: Record<string, ReleaseMetrics>;
-}
+/** The snapshots are the Target contract's: what a target measured, read here as windows. */
+export type { MetricsSnapshot, ReleaseMetrics };
 
 export const EMPTY: ReleaseMetrics = { requests: 0, status5xx: 0, connectionErrors: 0, latency: [] };
 

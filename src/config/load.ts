@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { UserError } from '../errors.js';
 import { formatIssues } from './format-errors.js';
 import { jsonLocator, nowhere, yamlLocator, type Locate } from './positions.js';
+import { chooseTarget } from '../targets/choose.js';
 import { configSchema } from './schema.js';
 import type { Config, LoadedConfig } from './types.js';
 
@@ -56,7 +57,10 @@ export function loadConfig(appDir: string): LoadedConfig {
     });
   }
   const file = path.join(dir, name);
-  return { config: parseConfigText(readRegularFile(file), file), file, appDir: dir };
+  const config = parseConfigText(readRegularFile(file), file);
+  // Refused at load, so every command (not only deploy) says so before anything runs.
+  chooseTarget(config, name);
+  return { config, file, appDir: dir };
 }
 
 /**

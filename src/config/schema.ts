@@ -187,6 +187,10 @@ const tlsSection = section({
 });
 
 /** Validates a raw ccom.yaml / ccom.json document and resolves it into a `Config`. */
+/** An SSH destination: `[user@]host[:port]`. */
+const hostAddress = leaf('a host like 203.0.113.10 or deploy@203.0.113.11:2222', (v) =>
+  typeof v === 'string' && /^([a-z_][a-z0-9_.-]*@)?[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/i.test(v.trim()) ? v.trim() : undefined);
+
 export const configSchema = section({
   app: leaf('a name of lowercase letters, digits and dashes (at most 63), like shop', (v) =>
     typeof v === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(v) && v.length <= 63 ? v : undefined,
@@ -290,6 +294,7 @@ export const configSchema = section({
     .prefault({}),
   drainTimeout: duration.default(30_000),
   stopTimeout: duration.default(10_000),
+  hosts: list(hostAddress, 'a list of hosts, like [203.0.113.10, deploy@203.0.113.11:2222]').min(1, { error: 'at least one host' }).optional(),
 }, 'a mapping of keys like app: and start:')
   .superRefine((c, ctx) => {
     // Both listeners bind on this machine; the same fixed port would fail only at deploy time.

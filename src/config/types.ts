@@ -1,3 +1,7 @@
+import type { AlertSettings } from '../targets/contract/alerts.js';
+import type { AnalysisThresholds } from '../targets/contract/analysis.js';
+import type { TlsOptions } from '../targets/contract/tls.js';
+
 /**
  * The resolved configuration: what `ccom.yaml` / `ccom.json` means after validation and
  * defaults. Durations are milliseconds, percentages are fractions (1% -> 0.01).
@@ -43,23 +47,7 @@ export interface Config {
   canary: { steps: CanaryStep[]; intervalMs: number };
   /** `intervalMs`: how long each batch must stay healthy (and pass analysis) before the next. */
   rolling: { batch: number; intervalMs: number };
-  analysis: {
-    maxErrorRate: number;
-    maxLatencyP99Ms: number;
-    maxLatencyRatio: number;
-    minRequests: number;
-    /** How long a step may stay inconclusive (too little traffic) before `onInconclusive` applies. */
-    inconclusiveTimeoutMs: number;
-    onInconclusive: 'rollback' | 'promote';
-    /** Latency is judged only after a new release served this long (JIT, cold caches). */
-    warmupMs: number;
-    /** A p99 ratio fails a canary only when it is also this much slower than stable. */
-    minLatencyDeltaMs: number;
-    /** Requests/s of ccom's own probes to each release while live traffic is short of minRequests (0: off). */
-    probeRate: number;
-    /** After traffic moved, how long the agent judges the new release with the previous one warm (0: no watch). */
-    watchMs: number;
-  };
+  analysis: AnalysisThresholds;
   /** `httpPort`: with tls, the plain-HTTP port for ACME challenges and the redirect to https. */
   proxy: { host: string; port: number; httpPort?: number };
   /** The names the app answers to (with tls): other Host or SNI names get 421. */
@@ -68,21 +56,17 @@ export interface Config {
   /** `business`: routes whose outcomes are counted per release (e.g. POST /checkout success share). */
   /** `portFromDefault`: monitoring.port was not set, so a taken 9464 moves to the next free port. */
   monitoring: { port: number; portFromDefault: boolean; business: { name: string; path: string; method: string }[] };
-  alerts: { webhook?: string; format: 'json' | 'slack'; timeoutMs: number; retries: number };
+  alerts: AlertSettings;
   /** How long an instance leaving the pool may take to finish its in-flight requests. */
   drainTimeoutMs: number;
   /** How long an instance has to exit after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** Servers to deploy to over SSH; absent: this machine (the local target). */
+  hosts?: string[];
 }
 
 /** Where the certificate comes from: ACME (`acme`) or files on this machine (`cert`, `key`). */
-export interface TlsConfig {
-  acme?: { email: string; directory: string; caFile?: string };
-  cert?: string;
-  key?: string;
-  /** Send Strict-Transport-Security (one year) with every answer from the app. */
-  hsts: boolean;
-}
+export type TlsConfig = TlsOptions;
 
 /** A loaded config and where it came from (for messages). */
 export interface LoadedConfig {

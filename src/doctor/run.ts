@@ -24,7 +24,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
   const store = deployed ? Store.open(appDir) : undefined;
   const live = store?.liveRelease();
   store?.close();
-  const target = createTarget(appDir);
+  const target = createTarget(appDir, config);
   let status: TargetStatus | undefined;
   if (live) {
     await target.attach(); // brings a killed agent back, like any command

@@ -61,7 +61,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const live = store.liveRelease();
   const base = { id, app: config.app, kind, strategy: strategyName, startedAt, release: releaseId, previous: live?.id ?? null } as const;
   const steps = new Steps(opts.emit, opts.dryRun ? undefined : store, id);
-  const target = createTarget(opts.appDir);
+  const target = createTarget(opts.appDir, config);
   if (!opts.dryRun) {
     store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   }
@@ -157,7 +157,7 @@ function trafficGuard(
   config: Config, fallback: Record<string, number>, url: string | null,
 ): TrafficGuard {
   const event = { event: 'deployment' as const, app: base.app, release: base.release, previous: base.previous, deployment: base.id, kind: base.kind, strategy: base.strategy, url };
-  return { pid: process.pid, fallback, deploymentId: base.id, release: base.release, ...(config.alerts.webhook ? { alert: { alerts: config.alerts, event } } : {}) };
+  return { fallback, deploymentId: base.id, release: base.release, ...(config.alerts.webhook ? { alert: { alerts: config.alerts, event } } : {}) };
 }
 
 /** The weights of the releases serving now, or undefined when nothing serves (a first deploy). */

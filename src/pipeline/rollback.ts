@@ -40,7 +40,7 @@ export async function rollback(opts: { appDir: string; release?: string; emit: E
   opts.emit({ type: 'start', app: config.app, strategy: 'blue-green', kind: 'rollback' });
   store.insertDeployment({ ...rowOf(base, who), status: 'running', reason: null, url: null, finishedAt: null, durationMs: null });
   const steps = new Steps(opts.emit, store, id);
-  const target = createTarget(opts.appDir);
+  const target = createTarget(opts.appDir, config);
   let changed = false;
   let outcome: Outcome = { status: 'succeeded', exitCode: ExitCode.Succeeded };
   const stopInterrupts = interruptSteps(steps, opts.emit);

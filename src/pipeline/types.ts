@@ -1,8 +1,9 @@
 import type { StrategyName } from '../config/types.js';
+import type { DeploymentStatus } from '../targets/contract/alerts.js';
 import type { WatchStatusName } from '../targets/types.js';
 
 export type StepStatus = 'running' | 'passed' | 'failed' | 'warned' | 'skipped';
-export type DeploymentStatus = 'succeeded' | 'rolled_back' | 'blocked' | 'failed';
+export type { DeploymentStatus };
 
 export interface StepRecord {
   name: string;

@@ -1,16 +1,16 @@
+import type { Config } from '../config/types.js';
+import { chooseTarget } from './choose.js';
 import { LocalTarget } from './local/local-target.js';
 import type { Target } from './types.js';
 
 /**
- * Finds the target an app deploys to. Only `local` (this machine, behind ccom's agent) exists;
- * SSH hosts and Kubernetes will each be a folder next to `local/` implementing the same contract,
- * chosen here by name.
+ * The target an app deploys to, chosen by its config: `local` (this machine, behind ccom's
+ * agent) unless `hosts:` is set. SSH hosts will be a folder next to `local/` implementing the
+ * same contract and passing the same contract tests (test/helpers/target-contract.ts).
  */
-export function createTarget(appDir: string, name = 'local'): Target {
-  switch (name) {
+export function createTarget(appDir: string, config: Pick<Config, 'hosts'>): Target {
+  switch (chooseTarget(config)) {
     case 'local':
       return new LocalTarget(appDir);
-    default:
-      throw new Error(`unknown target ${name}`);
   }
 }

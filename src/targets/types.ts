@@ -1,7 +1,24 @@
 /**
  * The Target contract: where releases run. Strategies speak only to this, so the local
- * agent, SSH hosts and Kubernetes can each implement it in their own folder.
+ * agent, SSH hosts and Kubernetes can each implement it in their own folder. A leaf: it imports
+ * only its own shapes (./contract/), which the config, analysis, doctor and alerts layers share.
+ * How a target talks to what runs the app (the local agent's wire protocol, its state file) is
+ * the target's own business, so this contract can change without changing either.
  */
+import type { TargetAlert } from './contract/alerts.js';
+import type { AnalysisThresholds } from './contract/analysis.js';
+import type { CapacityNeeds, Check } from './contract/checks.js';
+import type { MetricsSnapshot } from './contract/metrics.js';
+import type { ProbeRequest, ProbeResponse, WarmPlan, WarmReport } from './contract/probes.js';
+import type { HttpsOptions } from './contract/tls.js';
+
+export type { AlertSettings, DeploymentAlertEvent, DeploymentStatus, TargetAlert } from './contract/alerts.js';
+export type { AnalysisThresholds } from './contract/analysis.js';
+export type { CapacityNeeds, Check } from './contract/checks.js';
+export type { MetricsSnapshot, ReleaseMetrics } from './contract/metrics.js';
+export type { ProbeRequest, ProbeResponse, WarmPlan, WarmReport } from './contract/probes.js';
+export type { HttpsOptions, TlsOptions } from './contract/tls.js';
+
 export interface HealthSpec {
   path: string;
   intervalMs: number;
@@ -59,17 +76,9 @@ export interface ConnectOptions {
   /** `portFromDefault`: the port was not chosen by the user and may move to the next free one. */
   monitoring: { port: number; portFromDefault?: boolean; business: { name: string; method: string; path: string }[] };
   /** Where the target reports what happens between deploys (its agent crashed and came back). */
-  alerts?: Config['alerts'];
+  alerts?: TargetAlert['alerts'];
   /** HTTPS on the public port for these names (the first is the URL), with certificates from `tls` (relative paths from the app directory). */
   https?: HttpsOptions;
-}
-
-/** The public port speaks TLS: certificates per domain (by SNI), plain HTTP on `httpPort` for ACME and the redirect. */
-export interface HttpsOptions {
-  domains: string[];
-  tls: NonNullable<Config['tls']>;
-  /** Plain HTTP: ACME http-01 challenges, everything else a 308 to https (0 picks a free port). */
-  httpPort: number;
 }
 
 export interface TargetStatus {
@@ -82,24 +91,28 @@ export interface TargetStatus {
   monitoring?: { url: string | null; problem: string | null };
   weights: Record<string, number>;
   instances: InstanceInfo[];
-  /** The process serving the app (the local agent), and how often its guardian started it again. */
-  agent?: { pid: number; restarts: number };
-  /** The proxy's routing table as it is: release → weight and upstream instance ids. */
-  table?: { id: string; weight: number; upstreams: string[] }[];
+  /**
+   * What serves the app and supervises its instances (the local agent), and how often it was
+   * started again after dying. `pid` when it is a process the target can name.
+   */
+  supervisor?: { id: string; pid?: number; restarts: number };
   /** The running post-switch watch, else the last one's outcome. */
   watch?: WatchReport | null;
 }
 
-/** What a target does for a deployment whose process dies while it moves traffic. */
+/**
+ * What a target does for a deployment whose process dies while it moves traffic. The lease is
+ * held by the process that calls `guardTraffic` (how the target tells it is gone is its own:
+ * the local target watches that process's pid).
+ */
 export interface TrafficGuard {
-  pid: number;
   /** The weights that served before the deployment began. */
   fallback: Record<string, number>;
   /** The deployment's history row and its release, to mark them when the target steps in. */
   deploymentId: string;
   release: string;
   /** The webhook to tell (the deployment's own alert would never be sent). */
-  alert?: { alerts: Config['alerts']; event: Omit<AlertEvent, 'status' | 'reason' | 'at'> };
+  alert?: TargetAlert;
 }
 
 /**
@@ -113,7 +126,7 @@ export interface WatchHandoff {
   /** Instances of the new release (a crash fails the watch) and the warm ones of the previous. */
   releaseIds: string[];
   previousIds: string[];
-  analysis: Config['analysis'];
+  analysis: AnalysisThresholds;
   durationMs: number;
   drainTimeoutMs: number;
   alert?: TrafficGuard['alert'];
@@ -132,40 +145,19 @@ export interface WatchReport {
   endedAt?: string;
 }
 
-export interface ProbeResponse {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
+/** Which output `logs` reads: one release's instances, the last `lines` of each, then what follows. */
+export interface LogQuery {
+  release: string;
+  lines: number;
+  /** Keep yielding what the instances write next until the consumer stops iterating. */
+  follow: boolean;
 }
 
-export interface ProbeRequest {
-  method: string;
-  path: string;
+/** One line (or, when following, one piece as written) of an instance's output. */
+export interface LogLine {
+  instance: string;
+  line: string;
 }
-
-/** `total` requests, `concurrency` at a time, round robin over a release's instances, for at most `timeoutMs`. */
-export interface WarmPlan {
-  requests: ProbeRequest[];
-  total: number;
-  concurrency: number;
-  timeoutMs: number;
-}
-
-export interface WarmReport {
-  sent: number;
-  /** Answered 5xx or not at all. */
-  failed: number;
-  durationMs: number;
-  /** Latency of the first request to each instance, and the median and p90 of all, in ms. */
-  firstMs: number[];
-  medianMs: number;
-  p90Ms: number;
-}
-
-import type { MetricsSnapshot } from '../analysis/metrics.js';
-import type { AlertEvent } from '../alerts/webhook.js';
-import type { Config } from '../config/types.js';
-import type { CapacityNeeds, Check } from '../doctor/types.js';
 
 export interface Target {
   readonly name: string;
@@ -211,6 +203,8 @@ export interface Target {
   /** Per-release request counters and latency histograms of public traffic, cumulative. */
   metrics(): Promise<MetricsSnapshot>;
   status(): Promise<TargetStatus>;
+  /** Instance output of a release, read where it is kept; rejects (UserError) when there is none. */
+  logs(query: LogQuery): AsyncIterable<LogLine>;
   /** Stop everything this target runs for the app. */
   down(): Promise<void>;
 }

@@ -31,7 +31,16 @@ const server = http.createServer((req, res) => {
     res.writeHead(MODE === 'never-healthy' ? 503 : 200);
     return res.end(MODE === 'never-healthy' ? 'starting' : 'ok');
   }
+  // /log?line=… writes the line to the instance's output: tests of \`logs --follow\` make output on demand.
+  if (req.url.startsWith('/log?')) {
+    console.log(new URL(req.url, 'http://x').searchParams.get('line'));
+    res.writeHead(200);
+    return res.end('logged ' + VERSION);
+  }
   if (req.url.startsWith('/slow')) {
+    // note=…: said on the instance's output as the request arrives, so a test knows it is in flight.
+    const note = new URL(req.url, 'http://x').searchParams.get('note');
+    if (note) console.log(note);
     return setTimeout(() => { res.writeHead(200); res.end('slow ' + VERSION); }, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 500));
   }
   // hello-30 fails 3 in 10 requests to /api/hello; health, / and the smoke tests are fine.

@@ -1,11 +1,16 @@
+import { loadConfig } from '../../config/load.js';
 import { Store } from '../../store/index.js';
 import { newDeploymentId, whoAmI } from '../../pipeline/ids.js';
 import { acquireDeployLock } from '../../pipeline/lock.js';
 import { createTarget } from '../../targets/index.js';
+import { UnsupportedTarget } from '../../targets/choose.js';
+import type { Config } from '../../config/types.js';
+import { UserError } from '../../errors.js';
 import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  const target = createTarget(ctx.appDir, whereItRuns(ctx));
   if (!wasDeployed(ctx.appDir)) {
     ctx.say('nothing to stop: ccom has never deployed this app');
     ctx.result({ stopped: 0 });
@@ -19,7 +24,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   });
   try {
     lock.check();
-    const target = createTarget(ctx.appDir);
     await target.attach();
     const { instances } = await target.status();
     await target.down();
@@ -34,5 +38,19 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     lock.release();
     store.close();
+  }
+}
+
+/**
+ * The config says where the app runs (this machine, or hosts: not supported yet). A config that
+ * is missing or broken must not keep a user from stopping what runs here: then it is this machine.
+ */
+function whereItRuns(ctx: CommandContext): Pick<Config, 'hosts'> {
+  try {
+    return loadConfig(ctx.appDir).config;
+  } catch (err) {
+    if (err instanceof UnsupportedTarget || !(err instanceof UserError)) throw err;
+    if (wasDeployed(ctx.appDir)) ctx.say(`⚠ ${err.message}; stopping what runs on this machine`);
+    return {};
   }
 }

@@ -26,7 +26,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const lock = holder;
   const control = running ? readControl(store, running.id) : {};
   store.close();
-  const target = createTarget(ctx.appDir);
+  const target = createTarget(ctx.appDir, config);
   // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
   await target.attach();
   const status = await target.status();
@@ -37,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     monitoring: status.monitoring?.url ?? null,
     live: live?.id ?? null,
     releases: releasesOf(status),
-    agent: status.agent ?? null,
+    agent: agentOf(status),
     watch: status.watch ?? null,
     ...(config.domains ? { sharedPorts: [config.proxy.port, config.proxy.httpPort ?? 80].map(sharedPortSummary).filter((s) => s !== undefined) } : {}),
     deployment: running
@@ -68,4 +68,10 @@ function releasesOf(status: TargetStatus) {
     weight: status.weights[id] ?? 0,
     instances: status.instances.filter((i) => i.release === id).map((i) => ({ id: i.id, pid: i.pid, ...(i.groupPid ? { groupPid: i.groupPid } : {}), port: i.port, healthy: i.healthy, state: i.state, restarts: i.restarts, cpuSeconds: i.cpuSeconds, rssBytes: i.rssBytes, ...(i.problem ? { problem: i.problem } : {}) })),
   }));
+}
+
+/** The SPEC's `agent` of `ccom status`: the process serving the app, when the target names one. */
+function agentOf(status: TargetStatus): StatusDoc['agent'] {
+  const supervisor = status.supervisor;
+  return supervisor?.pid === undefined ? null : { pid: supervisor.pid, restarts: supervisor.restarts };
 }

@@ -2,16 +2,17 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { agentProcesses } from '../../agent/guardian.js';
 import { pidAlive } from '../../agent/process-handle.js';
-import type { MetricsSnapshot } from '../../analysis/metrics.js';
-import type { ConnectOptions, InstanceInfo, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
+import type { CapacityNeeds, Check, ConnectOptions, InstanceInfo, LogLine, LogQuery, MetricsSnapshot, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
 import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
 import { UserError } from '../../errors.js';
 import { ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
 import { checkRouting } from './routing-check.js';
-import type { CapacityNeeds, Check } from '../../doctor/types.js';
 import { requestOverTls } from '../../tls/public-request.js';
+import { instanceLogs } from './instance-logs.js';
+import type * as Wire from './wire.js';
+import { handoffOnWire, instancesOffWire, leaseOnWire, optionsOnWire, specOnWire, statusOffWire, watchOffWire } from './wire-mapping.js';
 
 /** The default target: instances on this machine behind ccom's own proxy, run by a per-app agent. */
 export class LocalTarget implements Target {
@@ -37,9 +38,9 @@ export class LocalTarget implements Target {
     return checkRouting(status, liveRelease);
   }
 
-  private async runningStatus(): Promise<TargetStatus | undefined> {
+  private async runningStatus(): Promise<Wire.AgentStatus | undefined> {
     try {
-      return await this.call<TargetStatus>('GET', '/v1/status');
+      return await this.call<Wire.AgentStatus>('GET', '/v1/status');
     } catch {
       return undefined; // no agent running
     }
@@ -47,7 +48,7 @@ export class LocalTarget implements Target {
 
   async connect(options: ConnectOptions): Promise<void> {
     await ensureAgent(this.appDir, this.paths, options.proxy);
-    const { url } = await this.call<{ url: string }>('POST', '/v1/configure', options, IDEMPOTENT);
+    const { url } = await this.call<{ url: string }>('POST', '/v1/configure', optionsOnWire(options), IDEMPOTENT);
     this.url = url;
   }
 
@@ -59,8 +60,8 @@ export class LocalTarget implements Target {
 
   async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
     try {
-      const { instances } = await this.call<{ instances: InstanceInfo[] }>('POST', '/v1/instances', { spec, count });
-      return instances;
+      const { instances } = await this.call<{ instances: Wire.InstanceInfo[] }>('POST', '/v1/instances', { spec: specOnWire(spec), count });
+      return instancesOffWire(instances);
     } catch (err) {
       if (!(err instanceof AgentLostMidCall)) throw err;
       return this.stopLostStart(spec, err);
@@ -73,7 +74,7 @@ export class LocalTarget implements Target {
    * says "new instances stopped" truthfully and leaves nothing running unaccounted for.
    */
   private async stopLostStart(spec: ReleaseSpec, lost: AgentLostMidCall): Promise<never> {
-    const { instances } = await this.call<TargetStatus>('GET', '/v1/status');
+    const { instances } = await this.call<Wire.AgentStatus>('GET', '/v1/status');
     const orphans = instances.filter((i) => i.release === spec.id).map((i) => i.id);
     await this.stopInstances(orphans, 0);
     throw new UserError(`the ccom agent restarted while starting instances of ${spec.id}; the ${orphans.length} it had started were stopped`, {
@@ -88,11 +89,11 @@ export class LocalTarget implements Target {
   }
 
   async guardTraffic(guard: TrafficGuard | null): Promise<void> {
-    await this.call('POST', '/v1/lease', { lease: guard }, IDEMPOTENT);
+    await this.call('POST', '/v1/lease', { lease: guard && leaseOnWire(guard) }, IDEMPOTENT);
   }
 
-  watch(handoff: WatchHandoff): Promise<WatchReport> {
-    return this.call<WatchReport>('POST', '/v1/watch', { handoff });
+  async watch(handoff: WatchHandoff): Promise<WatchReport> {
+    return watchOffWire(await this.call<Wire.WatchReport>('POST', '/v1/watch', { handoff: handoffOnWire(handoff) }));
   }
 
   async endWatch(): Promise<void> {
@@ -100,7 +101,8 @@ export class LocalTarget implements Target {
   }
 
   async watchStatus(): Promise<WatchReport | null> {
-    return (await this.call<{ watch: WatchReport | null }>('GET', '/v1/watch')).watch;
+    const { watch } = await this.call<{ watch: Wire.WatchReport | null }>('GET', '/v1/watch');
+    return watch && watchOffWire(watch);
   }
 
   async setWeights(weights: Record<string, number>): Promise<void> {
@@ -134,9 +136,14 @@ export class LocalTarget implements Target {
   }
 
   async status(): Promise<TargetStatus> {
-    const status = await this.call<TargetStatus>('GET', '/v1/status');
+    const status = statusOffWire(await this.call<Wire.AgentStatus>('GET', '/v1/status'));
     this.url = status.url;
     return status;
+  }
+
+  /** Reads the instances' log files in the state dir: no agent needed, so it works after `down` too. */
+  logs(query: LogQuery): AsyncIterable<LogLine> {
+    return instanceLogs(this.paths.logsDir, query);
   }
 
   /** Stops instances and agent, and returns once the agent (and its guardian) are gone. */
@@ -177,7 +184,7 @@ function httpRequest(url: string, method: string): Promise<ProbeResponse> {
   });
 }
 
-function averageRss(status: TargetStatus): number | undefined {
+function averageRss(status: Wire.AgentStatus): number | undefined {
   const top = Object.entries(status.weights).sort((a, b) => b[1] - a[1])[0]?.[0];
   const sizes = status.instances.filter((i) => i.release === top && i.rssBytes).map((i) => i.rssBytes as number);
   return sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : undefined;

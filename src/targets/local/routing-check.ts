@@ -1,12 +1,12 @@
 import { fail, pass, warn, type Check } from '../../doctor/types.js';
-import type { TargetStatus } from '../types.js';
+import type { AgentStatus } from './wire.js';
 
 /**
  * The load balancer's configuration, validated against reality: every upstream in the router's
  * table is a healthy instance of that release, every healthy instance of a release with traffic
  * is in the table, and the live release in history is the one with the traffic.
  */
-export function checkRouting(status: TargetStatus | undefined, liveRelease: string | null): Check {
+export function checkRouting(status: AgentStatus | undefined, liveRelease: string | null): Check {
   const name = 'routing';
   if (!status) {
     return liveRelease
