@@ -20,6 +20,7 @@ const LONGEST_FIRST = [
   'watch',
   'canary',
   'tls-renewal',
+  'tls-shared-port',
   'real-app-fastify',
   'lifecycle',
   'zero-loss',
