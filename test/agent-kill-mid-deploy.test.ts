@@ -11,10 +11,10 @@ const BIN = fileURLToPath(new URL('../bin/ccom.js', import.meta.url));
 const TRIALS = 20;
 /**
  * The guardian gives up after 5 restarts within 60 s: kills are spaced so it never has to, and
- * the trials are shared by two apps (each its own agent and guardian) to take half the time.
+ * the trials are shared by four apps (each its own agent and guardian) to take a quarter of the time.
  */
 const KILL_SPACING_MS = 13_000;
-const APPS = 2;
+const APPS = 4;
 
 let apps: FixtureApp[] = [];
 before(() => {
