@@ -8,6 +8,9 @@
  * --mount`, tmpfs mounts, `nsenter`. The SSH user is root, whose home (/root) is a fresh tmpfs
  * inside each host, so the deploying side's /root is never seen or touched by a host.
  *
+ * Traffic never leaves this machine: a route `unreachable 10.231.0.0/16` stays under the hosts'
+ * own /30 routes while any fleet runs, so a packet for a host whose link is gone is refused here.
+ *
  * Names are unique per run: subnet <n> is claimed with an atomic mkdir under /run/ccom-ssh-hosts/
  * naming the owning pid; the netns is `ccom-ssh-<n>`. A claim whose owner died (a test killed
  * before its cleanup) is cleaned up and reused; every host is also torn down when the process
@@ -205,12 +208,16 @@ async function startHost(dir: string, clientPublicKey: string, options: HostOpti
       if (sshd?.pid) killAll(processTree(sshd.pid));
     },
     setLink(up) {
-      sh('ip', ['link', 'set', outside, up ? 'up' : 'down']);
+      // The host's own end goes down: this side keeps its route (marked linkdown) and packets die on
+      // the veth. Downing this side would drop the route, and the default route would take them.
+      sh('ip', ['-n', ns, 'link', 'set', inside, up ? 'up' : 'down']);
     },
     stop,
   };
   live.add(host);
   try {
+    // A guard: should a test's link ever vanish, its packets hit this route, never the default one.
+    sh('ip', ['route', 'replace', 'unreachable', '10.231.0.0/16']);
     sh('ip', ['netns', 'add', ns]);
     sh('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside]);
     sh('ip', ['link', 'set', inside, 'netns', ns]);
@@ -286,6 +293,8 @@ export async function startSshHosts(count: number, options: HostOptions | HostOp
   const stop = () => {
     for (const host of hosts) host.stop();
     rmSync(dir, { recursive: true, force: true });
+    // The guard route goes with the last fleet on this machine (a fleet starting later adds it again).
+    if (readdirSync(CLAIMS).length === 0) spawnSync('ip', ['route', 'del', 'unreachable', '10.231.0.0/16']);
   };
   try {
     for (let i = 0; i < count; i++) hosts.push(await startHost(dir, clientPublicKey, Array.isArray(options) ? (options[i] ?? {}) : options));

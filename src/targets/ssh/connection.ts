@@ -188,7 +188,11 @@ export class SshConnection {
     return () => this.onLost.delete(listener);
   }
 
-  private openChannel(during: string, open: (cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel> {
+  /**
+   * `setup` runs inside ssh2's callback: one packet can carry the channel's confirmation, its output
+   * and its exit status, and an `exit` listener added a tick later would miss the status.
+   */
+  private openChannel(during: string, open: (cb: (err: Error | undefined, channel: ClientChannel) => void) => void, setup: (channel: ClientChannel) => void = () => undefined): Promise<ClientChannel> {
     if (this.lost !== undefined) return Promise.reject(lostError(this.where, this.lost, during));
     return new Promise((resolve, reject) => {
       const stop = this.whenLost((reason) => reject(lostError(this.where, reason, during)));
@@ -196,7 +200,10 @@ export class SshConnection {
         open((err, channel) => {
           stop();
           if (err) reject(this.lost !== undefined ? lostError(this.where, this.lost, during) : new UserError(`${this.where} refused a channel while ${during}: ${err.message}`, { cause: err }));
-          else resolve(channel);
+          else {
+            setup(channel);
+            resolve(channel);
+          }
         });
       } catch (err) {
         stop();
@@ -213,21 +220,26 @@ export class SshConnection {
   /** Starts `command` in the host's login shell, streaming. */
   async start(command: string, options: CommandOptions = {}): Promise<RemoteCommand> {
     const during = options.during ?? `running \`${command.length > 60 ? `${command.slice(0, 57)}...` : command}\``;
-    const channel = await this.openChannel(during, (cb) => this.client.exec(command, cb));
-    const done = new Promise<{ code: number | null; signal?: string }>((resolve, reject) => {
-      let exit: { code: number | null; signal?: string } | undefined;
-      const stop = this.whenLost((reason) => reject(lostError(this.where, reason, during)));
-      channel.once('exit', (code: number | null, signal?: string) => {
-        exit = { code, ...(signal ? { signal } : {}) };
-      });
-      channel.once('close', () => {
-        stop();
-        // A channel closed without an exit status, with the connection still up, is the
-        // host's sshd session dying: the command's fate is unknown.
-        if (exit) resolve(exit);
-        else reject(lostError(this.where, this.lost ?? 'the session ended without an exit status', during));
-      });
-    });
+    let settle: { resolve: (exit: { code: number | null; signal?: string }) => void; reject: (err: Error) => void } | undefined;
+    const done = new Promise<{ code: number | null; signal?: string }>((resolve, reject) => (settle = { resolve, reject }));
+    const channel = await this.openChannel(
+      during,
+      (cb) => this.client.exec(command, cb),
+      (ch) => {
+        let exit: { code: number | null; signal?: string } | undefined;
+        const stop = this.whenLost((reason) => settle!.reject(lostError(this.where, reason, during)));
+        ch.once('exit', (code: number | null, signal?: string) => {
+          exit = { code, ...(signal ? { signal } : {}) };
+        });
+        ch.once('close', () => {
+          stop();
+          // A channel closed without an exit status, with the connection still up, is the
+          // host's sshd session dying: the command's fate is unknown.
+          if (exit) settle!.resolve(exit);
+          else settle!.reject(lostError(this.where, this.lost ?? 'the session ended without an exit status', during));
+        });
+      },
+    );
     // The caller may not wait on `done` before it fails elsewhere; an unobserved rejection must not crash.
     done.catch(() => undefined);
     return { stdin: channel, stdout: channel, stderr: channel.stderr, done };
