@@ -21,8 +21,11 @@ export interface RuntimeTree {
   addons: string[];
 }
 
-/** Build inputs and leftovers of native modules: the host needs only the built `.node` files. */
-const BUILD_LEFTOVERS = /\.(c|cc|cpp|h|hpp|o|a|d|mk|gyp|gypi|target\.mk)$|(^|\/)(Makefile|obj\.target|\.deps|binding\.Makefile|config\.gypi)$/;
+/**
+ * Build inputs and leftovers of native modules: the host needs only the built `.node` files
+ * (better-sqlite3's test_extension.node is an SQLite extension for its own tests, not an addon).
+ */
+const BUILD_LEFTOVERS = /\.(c|cc|cpp|h|hpp|o|a|d|mk|gyp|gypi)$|(^|\/)(Makefile|obj\.target|\.deps|binding\.Makefile|config\.gypi|test_extension\.node)$/;
 
 /** The ccom package's root: the nearest directory up from this file with ccom's package.json. */
 export function ccomPackageRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
