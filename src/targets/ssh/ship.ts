@@ -1,6 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import { manifestPathFor, type ManifestFile } from '../../gates/manifest.js';
@@ -29,6 +30,8 @@ export interface ShipOptions {
   remoteHome?: string;
   /** For messages: "shipping release 2026…". */
   during: string;
+  /** Re-hash every file on the host, also stored copies unchanged since they were last checked. */
+  fullCheck?: boolean;
 }
 
 /** Reads newline-terminated JSON documents from the host's stdout, one at a time. */
@@ -128,12 +131,16 @@ export async function shipTree(conn: SshConnection, tree: ShipTree, dest: string
     dest,
     digest: tree.digest,
     mode: tree.mode,
+    ...(options.fullCheck ? { full: true } : {}),
     dirs: tree.dirs.map((d) => [d.path, d.mode]),
     files: tree.files.map((f) => [f.path, f.mode, f.size, f.sha256]),
     links: tree.links.map((l) => [l.path, l.target]),
   };
   const conversation = (async (): Promise<ShipResult> => {
-    await write(remote.stdin, `${JSON.stringify(header)}\n`);
+    // Gzipped: the file list is most of what a redeploy sends besides the changed files.
+    const packed = gzipSync(JSON.stringify(header));
+    await write(remote.stdin, `${packed.length}\n`);
+    await write(remote.stdin, packed);
     const plan = await next();
     if (plan?.exists === true) {
       remote.stdin.end();

@@ -4,7 +4,8 @@
  * here; test/ssh-ship.test.ts runs it against real sshd hosts.
  *
  * Conversation over the one exec channel (one round trip for "which blobs do you lack"):
- *   ccom → host  one JSON line: { home?, dest, digest, mode, dirs: [[path, mode]], files: [[path, mode, size, sha256]], links: [[path, target]] }
+ *   ccom → host  the header's byte length on a line, then the header, gzipped JSON:
+ *                { home?, dest, digest, mode, full?, dirs: [[path, mode]], files: [[path, mode, size, sha256]], links: [[path, target]] }
  *   host → ccom  one JSON line: { exists: true } (done) or { missing: [sha256, …] }
  *   ccom → host  the bytes of each missing blob, in that order, back to back (sizes are in the header)
  *   host → ccom  one JSON line: { ok: true, dir, files, received } or { error, file? }
@@ -12,6 +13,11 @@
  * On the host, under $CCOM_HOME (default ~/.local/state/ccom, as on the deploying machine):
  *   blobs/<sha[0:2]>/<sha256>/<mode in octal>   one file per content and mode (a hard link shares
  *                                               the mode, so a content wanted with two modes is two files)
+ *   blobs/checked.json                          { "<sha>:<mode>": "inode:ctime:size" } of each stored file
+ *                                               when it was last hashed or checked; while that still
+ *                                               matches, the file is unchanged (a write through any link
+ *                                               moves ctime, which no user can set back) and is not
+ *                                               re-hashed (`full: true` re-hashes every file regardless)
  *   blobs/tmp/<pid>-<n>                         a blob being received, renamed once its hash checked out
  *   <dest>.tmp-<pid>/                           the tree being materialised (hard links to blobs)
  *   <dest>.manifest.json, then <dest>/          renamed into place only after the tree was re-hashed
@@ -23,6 +29,7 @@ const fs = require('fs');
 const path = require('path');
 const os = require('os');
 const crypto = require('crypto');
+const zlib = require('zlib');
 
 const out = (doc) => process.stdout.write(JSON.stringify(doc) + '\n');
 class Refusal extends Error { constructor(message, file) { super(message); this.file = file; } }
@@ -93,7 +100,10 @@ const sha256File = (file) => {
 };
 
 async function main() {
-  const header = JSON.parse(await readLine());
+  const headerBytes = Number(await readLine());
+  const headerParts = [];
+  await readExact(headerBytes, (part) => headerParts.push(Buffer.from(part)));
+  const header = JSON.parse(zlib.gunzipSync(Buffer.concat(headerParts)).toString('utf8'));
   const home = ccomHome(header.home);
   const dest = path.join(home, safeRelative(header.dest));
   const manifestFile = dest + '.manifest.json';
@@ -101,6 +111,16 @@ async function main() {
   const shaDir = (sha) => path.join(blobs, sha.slice(0, 2), sha);
   const variant = (sha, mode) => path.join(shaDir(sha), mode.toString(8));
   const variants = (sha) => { try { return fs.readdirSync(shaDir(sha)); } catch { return []; } };
+  // A blob is trusted without re-hashing while it is the inode, ctime and size recorded when it was
+  // last hashed or checked: any write through any of its links changes its ctime, which no user can set back.
+  const stamp = (file) => { const st = fs.lstatSync(file, { bigint: true }); return st.ino + ':' + st.ctimeNs + ':' + st.size; };
+  // One index for the store, rewritten whole (temp + rename). A lost update between two ships at
+  // once only costs a re-hash: an entry is a true observation, and trusts only the exact stamp it saw.
+  const checkedFile = path.join(blobs, 'checked.json');
+  let checked = {};
+  try { checked = JSON.parse(fs.readFileSync(checkedFile, 'utf8')); } catch { checked = {}; }
+  const unchanged = (sha, mode) => { try { return checked[sha + ':' + mode] === stamp(variant(sha, mode)); } catch { return false; } };
+  const trusted = new Set();
   const files = header.files.map(([p, mode, size, sha]) => ({ path: safeRelative(p), mode, size, sha }));
   header.dirs.forEach(([p]) => safeRelative(p));
   header.links.forEach(([p]) => safeRelative(p));
@@ -109,6 +129,7 @@ async function main() {
   fs.mkdirSync(path.join(blobs, 'tmp'), { recursive: true, mode: 0o700 });
   fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
   removeDeadTemps(path.join(blobs, 'tmp'), '');
+  removeDeadTemps(blobs, 'checked.json.tmp-');
   removeDeadTemps(path.dirname(dest), path.basename(dest) + '.tmp-');
   removeDeadTemps(path.dirname(dest), path.basename(dest) + '.manifest.json.tmp-');
 
@@ -131,7 +152,9 @@ async function main() {
     fs.chmodSync(tmp, f.mode);
     fs.mkdirSync(shaDir(sha), { recursive: true, mode: 0o700 });
     fs.renameSync(tmp, variant(sha, f.mode));
+    trusted.add(sha + ':' + f.mode); // hashed just now
   }
+  if (!header.full) for (const f of files) if (!trusted.has(f.sha + ':' + f.mode) && unchanged(f.sha, f.mode)) trusted.add(f.sha + ':' + f.mode);
 
   const work = dest + '.tmp-' + process.pid;
   fs.rmSync(work, { recursive: true, force: true });
@@ -178,7 +201,8 @@ async function main() {
         wanted.delete(child);
         const st = fs.lstatSync(abs);
         if ((st.mode & 0o7777) !== f.mode) throw new Refusal('mode of ' + child + ' is ' + (st.mode & 0o7777).toString(8) + ' on the host, not ' + f.mode.toString(8), child);
-        if (st.size !== f.size || sha256File(abs) !== f.sha) {
+        const linked = trusted.has(f.sha + ':' + f.mode) && st.ino === fs.lstatSync(variant(f.sha, f.mode)).ino;
+        if (st.size !== f.size || (!linked && sha256File(abs) !== f.sha)) {
           // A stored blob that no longer has its hash (written to through a link?) is dropped, so the next ship sends it again.
           fs.rmSync(shaDir(f.sha), { recursive: true, force: true });
           throw new Refusal('content of ' + child + ' on the host does not match the manifest (its stored copy was changed; it is sent again next time)', child);
@@ -200,6 +224,11 @@ async function main() {
   fs.writeSync(fd, JSON.stringify({ digest, files: entries }, null, 2) + '\n');
   fs.fsyncSync(fd);
   fs.closeSync(fd);
+  // Checked: each stored copy used is recorded as it is now (linking changed its ctime).
+  for (const f of files) checked[f.sha + ':' + f.mode] = stamp(variant(f.sha, f.mode));
+  const checkedTmp = checkedFile + '.tmp-' + process.pid;
+  fs.writeFileSync(checkedTmp, JSON.stringify(checked));
+  fs.renameSync(checkedTmp, checkedFile);
   // Manifest first, as on the deploying machine: a tree under its final name always has one.
   fs.renameSync(manifestTmp, manifestFile);
   try { fs.renameSync(work, dest); } catch (err) { fs.rmSync(manifestFile, { force: true }); throw err; }
