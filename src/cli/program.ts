@@ -47,6 +47,11 @@ export async function runProgram(argv: string[], version: string): Promise<void>
   command('backups', 'backups taken before migrations, newest first').action((opts, cmd: Command) => runCommand('backups', cmd));
   command('doctor', 'infrastructure checks: capacity, proxy, monitoring, alerts, backups').action((opts, cmd: Command) => runCommand('doctor', cmd));
   command('down', "stop the app's instances and its agent; history is kept").action((opts, cmd: Command) => runCommand('down', cmd));
+  command('up', 'bring the live release back (after `ccom down` or a reboot)')
+    .option('--all', 'every app on this machine whose release is live but not served (what `ccom startup` runs at boot)')
+    .addOption(new Option('--only-live').hideHelp())
+    .action((opts, cmd: Command) => runCommand('up', cmd));
+  command('restart', 'restart the live release instance by instance, health-checked, with no downtime').action((opts, cmd: Command) => runCommand('restart', cmd));
 
   await program.parseAsync(argv, { from: 'user' });
 }

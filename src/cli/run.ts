@@ -37,6 +37,8 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   down: () => import('./commands/down.js'),
   doctor: () => import('./commands/doctor.js'),
   backups: () => import('./commands/backups.js'),
+  up: () => import('./commands/up.js'),
+  restart: () => import('./commands/restart.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {

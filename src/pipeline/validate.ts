@@ -62,7 +62,8 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
           fix: `add ${loaded.missing.join(', ')} to ${config.env.file ?? 'an env file (env.file in ccom.yaml)'} or export ${loaded.missing.length > 1 ? 'them' : 'it'} before deploying`,
         });
       }
-      step.message(`${Object.keys(loaded.vars).length} variable(s) from ${config.env.file ?? 'no file'}, ${config.env.required.length} required present`);
+      const stored = loaded.stored?.length ? ` + ${loaded.stored.length} from \`ccom env set\`` : '';
+      step.message(`${Object.keys(loaded.vars).length - (loaded.stored?.length ?? 0)} variable(s) from ${config.env.file ?? 'no file'}${stored}, ${config.env.required.length} required present`);
       return loaded;
     });
     if (config.migrations?.check) {

@@ -203,6 +203,8 @@ export interface Target {
   /** Per-release request counters and latency histograms of public traffic, cumulative. */
   metrics(): Promise<MetricsSnapshot>;
   status(): Promise<TargetStatus>;
+  /** What runs, starting nothing: null when nothing serves the app (never deployed, after `down`, after a reboot). */
+  peek(): Promise<TargetStatus | null>;
   /** Instance output of a release, read where it is kept; rejects (UserError) when there is none. */
   logs(query: LogQuery): AsyncIterable<LogLine>;
   /** Stop everything this target runs for the app. */
