@@ -52,6 +52,7 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .addOption(new Option('--only-live').hideHelp())
     .action((opts, cmd: Command) => runCommand('up', cmd));
   command('restart', 'restart the live release instance by instance, health-checked, with no downtime').action((opts, cmd: Command) => runCommand('restart', cmd));
+  command('ls', 'every app of this user on this machine: state, URL, live release, instances, memory').action((opts, cmd: Command) => runCommand('ls', cmd));
 
   await program.parseAsync(argv, { from: 'user' });
 }

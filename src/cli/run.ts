@@ -39,6 +39,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   backups: () => import('./commands/backups.js'),
   up: () => import('./commands/up.js'),
   restart: () => import('./commands/restart.js'),
+  ls: () => import('./commands/ls.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {
