@@ -52,6 +52,15 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .addOption(new Option('--only-live').hideHelp())
     .action((opts, cmd: Command) => runCommand('up', cmd));
   command('restart', 'restart the live release instance by instance, health-checked, with no downtime').action((opts, cmd: Command) => runCommand('restart', cmd));
+  const env = command('env', 'variables and secrets for the instances: set, unset, ls (values never printed)');
+  withGlobals(env.command('set').description('set NAME for the instances; the value is read from stdin or a prompt, never from the command line'))
+    .argument('<name>', 'variable name')
+    .action((name, opts, cmd: Command) => runCommand('env set', cmd));
+  withGlobals(env.command('unset').description('remove NAME set with `ccom env set`'))
+    .argument('<name>', 'variable name')
+    .action((name, opts, cmd: Command) => runCommand('env unset', cmd));
+  withGlobals(env.command('ls').description('every variable the instances get: name, where it comes from, whether the live release has it'))
+    .action((opts, cmd: Command) => runCommand('env ls', cmd));
   command('ls', 'every app of this user on this machine: state, URL, live release, instances, memory').action((opts, cmd: Command) => runCommand('ls', cmd));
 
   await program.parseAsync(argv, { from: 'user' });

@@ -40,6 +40,9 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   up: () => import('./commands/up.js'),
   restart: () => import('./commands/restart.js'),
   ls: () => import('./commands/ls.js'),
+  'env set': () => import('./commands/env-set.js'),
+  'env unset': () => import('./commands/env-unset.js'),
+  'env ls': () => import('./commands/env-ls.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {

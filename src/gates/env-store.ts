@@ -38,8 +38,8 @@ export function readStoredEnv(appDir: string): Record<string, string> {
 
 /** Why a name cannot be set, or undefined when it can. */
 export function badEnvName(name: string): string | undefined {
-  if (!NAME.test(name)) return `"${name}" is not a variable name (letters, digits and _, not starting with a digit)`;
-  if (name === 'PORT' || name.startsWith('CCOM_')) return `${name} is set by ccom itself for every instance`;
+  if (!NAME.test(name)) return `${JSON.stringify(name)}: not a variable name (letters, digits and _, not starting with a digit)`;
+  if (name === 'PORT' || name.startsWith('CCOM_')) return `${name}: ccom sets it itself for every instance`;
   return undefined;
 }
 
