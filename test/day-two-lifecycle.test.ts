@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,14 @@ test('ls, status after down, up, and restart under load', { timeout: 120_000 }, 
   const serving = appNamed('serving-app');
   const stopped = appNamed('stopped-app');
   const watching = appNamed('watching-app', 'analysis:\n  watch: 60s\n');
+  // Its directory is a git repository: the deploy records the commit it shipped.
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: serving.dir, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-qm', 'First version');
   const url = await deployed(serving);
+  const releases = await runCcom(['releases', '-C', serving.dir, '--json']);
+  assert.deepEqual(releases.json.releases[0].git, { commit: git('rev-parse', 'HEAD'), branch: 'main', dirty: false, subject: 'First version' });
   await deployed(stopped);
   await deployed(watching);
   await deployed(watching); // its second deploy's watch runs for 60 s
