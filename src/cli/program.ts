@@ -52,6 +52,11 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .addOption(new Option('--only-live').hideHelp())
     .action((opts, cmd: Command) => runCommand('up', cmd));
   command('restart', 'restart the live release instance by instance, health-checked, with no downtime').action((opts, cmd: Command) => runCommand('restart', cmd));
+  command('startup', "start this user's apps at boot: a systemd user unit, else a crontab @reboot line")
+    .option('--print', 'show what would be written; write nothing')
+    .option('--remove', 'undo: remove the unit or the crontab line')
+    .addOption(new Option('--system <name>', 'instead of detecting it').choices(['systemd', 'crontab']))
+    .action((opts, cmd: Command) => runCommand('startup', cmd));
   const env = command('env', 'variables and secrets for the instances: set, unset, ls (values never printed)');
   withGlobals(env.command('set').description('set NAME for the instances; the value is read from stdin or a prompt, never from the command line'))
     .argument('<name>', 'variable name')

@@ -40,6 +40,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   up: () => import('./commands/up.js'),
   restart: () => import('./commands/restart.js'),
   ls: () => import('./commands/ls.js'),
+  startup: () => import('./commands/startup.js'),
   'env set': () => import('./commands/env-set.js'),
   'env unset': () => import('./commands/env-unset.js'),
   'env ls': () => import('./commands/env-ls.js'),
