@@ -43,6 +43,11 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .option('-f, --follow', 'keep printing new output')
     .option('--release <id>', 'only this release (default: the live one)')
     .option('-n, --lines <n>', 'lines per instance', '50')
+    .option('--all', 'every instance of every release still on disk, not only the running ones')
+    .option('--since <when>', 'only lines since then: 10m, 2h, or an ISO time')
+    .option('--grep <regex>', 'only lines matching this regular expression')
+    .option('--timestamps', 'show when each line was written (the default on a terminal)')
+    .option('--no-timestamps', 'do not show when each line was written')
     .action((opts, cmd: Command) => runCommand('logs', cmd));
   command('backups', 'backups taken before migrations, newest first').action((opts, cmd: Command) => runCommand('backups', cmd));
   command('doctor', 'infrastructure checks: capacity, proxy, monitoring, alerts, backups').action((opts, cmd: Command) => runCommand('doctor', cmd));
