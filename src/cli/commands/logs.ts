@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { appStateDir } from '../../app-state.js';
+import { wasDeployed } from '../../app-state.js';
 import { loadConfig } from '../../config/load.js';
 import { parseDuration } from '../../config/duration.js';
 import { UserError } from '../../errors.js';
@@ -50,7 +49,7 @@ async function queryOf(ctx: CommandContext, target: Target): Promise<LogQuery> {
   const running = await target.peek();
   if (running && running.instances.length > 0) return { ...base, instances: running.instances.map((i) => i.id) };
   // Nothing runs (after `down`, a reboot): the last release that served, all its instances.
-  const store = existsSync(appStateDir(ctx.appDir)) ? Store.open(ctx.appDir) : undefined;
+  const store = wasDeployed(ctx.appDir) ? Store.open(ctx.appDir) : undefined;
   const release = store?.liveRelease()?.id ?? store?.rollbackCandidates()[0]?.id;
   store?.close();
   if (!release) throw new UserError('no logs yet: nothing was deployed', { fix: 'deploy first, or pass --release <id> (see `ccom releases`)' });
