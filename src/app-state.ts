@@ -98,10 +98,14 @@ export function releasesDir(appDir: string): string {
   return join(appStateDir(appDir), 'releases');
 }
 
-/** The app was deployed at least once (it has history). */
+/**
+ * The app was deployed at least once (it has history). The history file, not the folder: `ccom
+ * env set` before a first deploy creates the folder, and must not make `down` or `status` think
+ * something was deployed.
+ */
 export function wasDeployed(appDir: string): boolean {
   try {
-    return existsSync(appStateDir(appDir));
+    return existsSync(join(appStateDir(appDir), 'state.db'));
   } catch {
     return false;
   }

@@ -64,6 +64,7 @@ const DEFAULTS: Omit<Config, 'app' | 'start'> = {
   shared: [],
   gates: [],
   env: { required: [], values: {} },
+  logs: { maxSize: 10_000_000 },
   instances: 2,
   health: { path: '/', intervalMs: 1000, timeoutMs: 30_000 },
   smoke: [],

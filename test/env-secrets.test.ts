@@ -79,7 +79,7 @@ test('a rotated required variable reaches the instances, survives a reboot, and 
     assert.equal(await seen(url, 'DBPASS'), 'rotated-secret-2', 'the rotated value reached the instances');
     assert.equal(await seen(url, 'LEAKY'), '<unset>', 'a variable only the first deploy\'s shell had (neither required nor in the env file) reached instances');
 
-    // A reboot: guardian, agent and instances all die; a command run without DBPASS brings the app back.
+    // A reboot: guardian, agent and instances all die; `ccom up` run without DBPASS brings the app back.
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     assert.ok(isGuardian(parentOf(agentPid)), 'the agent runs under its guardian');
@@ -88,7 +88,8 @@ test('a rotated required variable reaches the instances, survives a reboot, and 
     const all = [parentOf(agentPid), agentPid, ...instances];
     for (const pid of all) process.kill(pid, 'SIGKILL');
     while (all.some(pidAlive)) await new Promise((r) => setTimeout(r, 20));
-    const status = await runCcom(['status', '-C', app.dir, '--json'], { DBPASS: '' });
+    // `ccom up` (what `ccom startup` runs at boot) brings it back; `status` only reports it.
+    const status = await runCcom(['up', '-C', app.dir, '--json'], { DBPASS: '' });
     assert.equal(status.code, 0, status.stderr);
     let value: string | undefined;
     for (let i = 0; i < 200 && value !== 'rotated-secret-2'; i++) {

@@ -127,7 +127,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.equal(statSync(app.state).mode & 0o077, 0, 'the state dir is private to the user');
     const logs = await runCcom(['logs', '-C', app.dir]);
     assert.equal(logs.code, 0, logs.stderr);
-    assert.match(logs.stdout, /\[i-[0-9a-f]+\] listening \d+ v1/);
+    assert.match(logs.stdout, /\[\S+ i-[0-9a-f]+\] listening \d+ v1/);
   });
 
   await t.test('an instance that crashes in service is restarted', async () => {
@@ -145,7 +145,7 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     assert.equal((await get(url)).body, 'ok v1');
   });
 
-  await t.test('after a reboot (guardian, agent and instances all gone) any command brings the app back', async () => {
+  await t.test('after a reboot (guardian, agent and instances all gone) status says so and `ccom up` brings the app back', async () => {
     const before = (await runCcom(['status', '-C', app.dir, '--json'])).json;
     const agentPid = Number(readFileSync(join(app.state, 'agent.pid'), 'utf8'));
     const all = [parentOf(agentPid), agentPid, ...before.releases[0].instances.map((i: { pid: number }) => i.pid)];
@@ -154,6 +154,10 @@ test('deploy, redeploy, rollback, agent killed with -9, down', async (t) => {
     await assert.rejects(fetch(url), 'nothing serves after the "reboot"');
     const status = await runCcom(['status', '-C', app.dir, '--json']);
     assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.json.state, 'not running', 'status reports it and starts nothing');
+    await assert.rejects(fetch(url), 'status started nothing');
+    const up = await runCcom(['up', '-C', app.dir, '--json']);
+    assert.equal(up.code, 0, up.stderr);
     let body: string | undefined;
     for (let i = 0; i < 100 && body !== 'ok v1'; i++) {
       body = await get(url).then((r) => r.body, () => undefined);

@@ -210,7 +210,7 @@ test('instance output written while the agent is killed with -9 waits in its pip
     const before = await status(app.dir);
     const instance = before.releases[0].instances[0];
     const logFile = join(app.state, 'logs', run.json.deployment.release, `${instance.id}.log`);
-    const ticks = () => [...readFileSync(logFile, 'utf8').matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
+    const ticks = () => [...readFileSync(logFile, 'utf8').matchAll(/^(?:\S+ )?tick (\d+)$/gm)].map((m) => Number(m[1]));
     process.kill(before.agent.pid, 'SIGKILL');
     const atKill = ticks().length;
     const after = await until('the agent started again', 20_000, async () => {

@@ -4,6 +4,7 @@ import { healthIntervalMs } from './health-watch.js';
 import type { Instance } from './instance.js';
 import { portTakenOnBoot, PORT_RETRY_MARK } from './instance-port.js';
 import { tailFile } from './log-tail.js';
+import { unstamp } from './log-stamp.js';
 
 /** A release that could not reach healthy: the message names the check and what it saw. */
 export class BootFailure extends Error {
@@ -117,7 +118,7 @@ function bootFailure(instance: Instance, what: string, fix?: string): BootFailur
   const message = `instance ${instance.id} of release ${instance.spec.id} ${what}`;
   // What the app wrote last may still wait in its log pipe.
   instance.log.drain();
-  return new BootFailure(message, tailFile(instance.logFile, 20), fix);
+  return new BootFailure(message, unstamp(tailFile(instance.logFile, 20)), fix);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { DEFAULT_LOG_MAX_BYTES, ROTATED_LOGS_KEPT } from '../config/logs-schema.js';
+import { stampLines } from './log-stamp.js';
 import { Socket } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -11,6 +13,9 @@ import { dirname } from 'node:path';
  * The instance gets an O_RDWR descriptor of the FIFO, so it always holds a reader too and
  * never sees EPIPE while the agent is down (kill -9, restart); its output waits in the pipe
  * until the next agent opens the FIFO again and reads on.
+ *
+ * Each line is stored with the time the agent read it (`<ISO time> <line>`, log-stamp.ts), and
+ * the file is rotated at `maxBytes` (`<id>.log.1` … `.3` kept), so output is bounded on disk.
  */
 export class InstanceLog {
   /** Given to the instance as stdout and stderr; the agent keeps it open so its reader never sees EOF between restarts. */
@@ -20,10 +25,15 @@ export class InstanceLog {
   private fileFd: number | undefined;
   private droppedLines = 0;
   private closed = false;
+  /** The last chunk ended mid-line: the next one continues that line, unstamped. */
+  private midLine = false;
+  /** Bytes in the live file (known once it is opened). */
+  private size = 0;
 
   constructor(
     readonly file: string,
     private readonly log: (message: string) => void,
+    private readonly maxBytes = DEFAULT_LOG_MAX_BYTES,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const fifo = fifoOf(file);
@@ -70,10 +80,18 @@ export class InstanceLog {
     }
   }
 
-  private append(chunk: Buffer): void {
+  private append(raw: Buffer): void {
     try {
-      this.fileFd ??= openSync(this.file, 'a', 0o600);
+      if (this.fileFd === undefined) {
+        this.fileFd = openSync(this.file, 'a', 0o600);
+        this.size = fstatSync(this.fileFd).size;
+      }
+      const chunk = stampLines(raw, this.midLine, new Date());
+      this.midLine = raw[raw.length - 1] !== 10;
       for (let at = 0; at < chunk.length; ) at += writeSync(this.fileFd, chunk, at);
+      this.size += chunk.length;
+      // At a line's end, so lines stay whole; output that never ends a line is cut at twice the size.
+      if ((this.size >= this.maxBytes && !this.midLine) || this.size >= 2 * this.maxBytes) this.rotate();
       if (this.droppedLines > 0) {
         this.log(`log ${this.file} is written again; ${this.droppedLines} line(s) were dropped meanwhile`);
         this.droppedLines = 0;
@@ -81,8 +99,24 @@ export class InstanceLog {
     } catch (err) {
       // A full disk (or any write error) costs log lines, never the instance.
       if (this.droppedLines === 0) this.log(`cannot write ${this.file} (${(err as Error).message}); dropping the instance's log lines until it can`);
-      this.droppedLines += Math.max(1, countLines(chunk));
+      this.droppedLines += Math.max(1, countLines(raw));
     }
+  }
+
+  /** `<id>.log` becomes `<id>.log.1` (older ones move up, the oldest goes); a new live file follows. */
+  private rotate(): void {
+    if (this.fileFd !== undefined) closeSync(this.fileFd);
+    this.fileFd = undefined;
+    rmSync(`${this.file}.${ROTATED_LOGS_KEPT}`, { force: true });
+    for (let n = ROTATED_LOGS_KEPT - 1; n >= 1; n--) {
+      try {
+        renameSync(`${this.file}.${n}`, `${this.file}.${n + 1}`);
+      } catch {
+        /* not that many yet */
+      }
+    }
+    renameSync(this.file, `${this.file}.1`);
+    this.size = 0;
   }
 }
 

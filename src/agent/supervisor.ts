@@ -106,7 +106,7 @@ export class Supervisor {
   async adopt(row: { id: string; pid: number; port: number }, spec: ReleaseSpec, restartIfGone: boolean): Promise<void> {
     if (pidAlive(row.pid) && isOurInstance(row.pid, row.id)) {
       // The FIFO holds whatever the instance wrote while no agent read it.
-      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.openLog(spec.id, row.id));
+      const instance = new Instance(row.id, spec, row.port, adoptInstance(row.pid), this.openLog(spec.id, row.id, spec.logMaxBytes));
       this.instances.set(row.id, instance);
       const probe = await probeHealth(row.port, spec.health.path, 2000);
       instance.state = probe.ok ? 'healthy' : 'unhealthy';
@@ -117,7 +117,7 @@ export class Supervisor {
     }
     if (!restartIfGone) return;
     this.opts.log(`instance ${row.id} of ${spec.id} was gone after the agent restarted; starting it again`);
-    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.openLog(spec.id, row.id));
+    const instance = new Instance(row.id, spec, 0, adoptInstance(row.pid), this.openLog(spec.id, row.id, spec.logMaxBytes));
     instance.inService = true;
     this.instances.set(row.id, instance);
     this.restart(instance, 'gone after agent restart');
@@ -131,7 +131,7 @@ export class Supervisor {
 
   private async launch(spec: ReleaseSpec, id: string): Promise<Instance> {
     const port = await findInstancePort('127.0.0.1');
-    const log = this.openLog(spec.id, id);
+    const log = this.openLog(spec.id, id, spec.logMaxBytes);
     let handle: ProcessHandle;
     try {
       handle = this.spawn(spec, id, port, log);
@@ -157,8 +157,8 @@ export class Supervisor {
     return spawnInstance({ command: spec.start, cwd: spec.dir, env: this.instanceEnv(spec, id, port), output: log.writerFd });
   }
 
-  private openLog(release: string, id: string): InstanceLog {
-    return new InstanceLog(this.opts.logFile(release, id), this.opts.log);
+  private openLog(release: string, id: string, maxBytes: number | undefined): InstanceLog {
+    return new InstanceLog(this.opts.logFile(release, id), this.opts.log, maxBytes);
   }
 
   /** Persists a change where failing to (a full disk) must not stop the work under way. */

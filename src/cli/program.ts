@@ -43,10 +43,35 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .option('-f, --follow', 'keep printing new output')
     .option('--release <id>', 'only this release (default: the live one)')
     .option('-n, --lines <n>', 'lines per instance', '50')
+    .option('--all', 'every instance of every release still on disk, not only the running ones')
+    .option('--since <when>', 'only lines since then: 10m, 2h, or an ISO time')
+    .option('--grep <regex>', 'only lines matching this regular expression')
+    .option('--timestamps', 'show when each line was written (the default on a terminal)')
+    .option('--no-timestamps', 'do not show when each line was written')
     .action((opts, cmd: Command) => runCommand('logs', cmd));
   command('backups', 'backups taken before migrations, newest first').action((opts, cmd: Command) => runCommand('backups', cmd));
   command('doctor', 'infrastructure checks: capacity, proxy, monitoring, alerts, backups').action((opts, cmd: Command) => runCommand('doctor', cmd));
   command('down', "stop the app's instances and its agent; history is kept").action((opts, cmd: Command) => runCommand('down', cmd));
+  command('up', 'bring the live release back (after `ccom down` or a reboot)')
+    .option('--all', 'every app on this machine whose release is live but not served (what `ccom startup` runs at boot)')
+    .addOption(new Option('--only-live').hideHelp())
+    .action((opts, cmd: Command) => runCommand('up', cmd));
+  command('restart', 'restart the live release instance by instance, health-checked, with no downtime').action((opts, cmd: Command) => runCommand('restart', cmd));
+  command('startup', "start this user's apps at boot: a systemd user unit, else a crontab @reboot line")
+    .option('--print', 'show what would be written; write nothing')
+    .option('--remove', 'undo: remove the unit or the crontab line')
+    .addOption(new Option('--system <name>', 'instead of detecting it').choices(['systemd', 'crontab']))
+    .action((opts, cmd: Command) => runCommand('startup', cmd));
+  const env = command('env', 'variables and secrets for the instances: set, unset, ls (values never printed)');
+  withGlobals(env.command('set').description('set NAME for the instances; the value is read from stdin or a prompt, never from the command line'))
+    .argument('<name>', 'variable name')
+    .action((name, opts, cmd: Command) => runCommand('env set', cmd));
+  withGlobals(env.command('unset').description('remove NAME set with `ccom env set`'))
+    .argument('<name>', 'variable name')
+    .action((name, opts, cmd: Command) => runCommand('env unset', cmd));
+  withGlobals(env.command('ls').description('every variable the instances get: name, where it comes from, whether the live release has it'))
+    .action((opts, cmd: Command) => runCommand('env ls', cmd));
+  command('ls', 'every app of this user on this machine: state, URL, live release, instances, memory').action((opts, cmd: Command) => runCommand('ls', cmd));
 
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -37,6 +37,13 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   down: () => import('./commands/down.js'),
   doctor: () => import('./commands/doctor.js'),
   backups: () => import('./commands/backups.js'),
+  up: () => import('./commands/up.js'),
+  restart: () => import('./commands/restart.js'),
+  ls: () => import('./commands/ls.js'),
+  startup: () => import('./commands/startup.js'),
+  'env set': () => import('./commands/env-set.js'),
+  'env unset': () => import('./commands/env-unset.js'),
+  'env ls': () => import('./commands/env-ls.js'),
 };
 
 function globalsOf(cmd: Command): GlobalOptions {

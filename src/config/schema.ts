@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import { DEFAULT_ACME_DIRECTORY, isDomainName, refineTls, resolveProxy } from './tls-schema.js';
+import { logsSection } from './logs-schema.js';
 import { hostsSchema, refineSsh, sshSchema } from './ssh-schema.js';
 import type { CanaryStep, Config } from './types.js';
 
@@ -219,6 +220,7 @@ export const configSchema = section({
     restoreOnRollback: bool.default(true),
   }).optional(),
   limits: section({ memory: memorySize.optional() }).prefault({}),
+  logs: logsSection,
   // Good releases kept on disk for rollbacks besides the live one (failed ones are pruned first).
   releases: section({ keep: int(1, 100, 'how many good releases to keep, like 5').default(5) }).prefault({}),
   instances: int(1, 64).default(2),

@@ -38,6 +38,8 @@ export interface Config {
   backup?: { run: string; restore: string; keep: number; restoreOnRollback: boolean };
   /** Per instance: memory (bytes) is checked against free memory before a deploy and enforced while running. */
   limits: { memory?: number };
+  /** `maxSize` (bytes): an instance's log is rotated at this size (config/logs-schema.ts). */
+  logs: { maxSize: number };
   /** Good releases kept on disk besides the live one. */
   releases: { keep: number };
   instances: number;

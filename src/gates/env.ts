@@ -3,6 +3,7 @@ import { parseEnv } from 'node:util';
 import { UserError } from '../errors.js';
 import { protectSecrets, secretValues } from './redact.js';
 import { NotRegularFile, readRegularFile } from './regular-file.js';
+import { readStoredEnv } from './env-store.js';
 
 /** The variables of an app's env file and the required names that are still missing. */
 export interface LoadedEnv {
@@ -12,6 +13,8 @@ export interface LoadedEnv {
   missing: string[];
   /** Absolute path of the file read, when one is configured. */
   file?: string;
+  /** Names in `vars` set with `ccom env set` (they win over the file's). */
+  stored?: string[];
 }
 
 /**
@@ -33,12 +36,15 @@ export function loadEnvFile(
       if (value !== undefined) vars[name] = value;
     }
   }
+  const stored = readStoredEnv(appDir);
+  Object.assign(vars, stored);
   protectSecrets(secretValues(vars, Object.keys(vars)));
   protectSecrets(secretValues(processEnv, env.required));
   // An empty value counts as missing: a required variable set to "" is almost always a mistake.
   const isSet = (name: string): boolean => (vars[name] ?? env.values?.[name] ?? processEnv[name] ?? '') !== '';
   const missing = env.required.filter((name) => !isSet(name));
-  return file === undefined ? { vars, missing } : { vars, missing, file };
+  const names = Object.keys(stored);
+  return { vars, missing, ...(file === undefined ? {} : { file }), ...(names.length ? { stored: names } : {}) };
 }
 
 /**

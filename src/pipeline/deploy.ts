@@ -11,6 +11,7 @@ import { newDeploymentId, newReleaseId, whoAmI } from './ids.js';
 import { acquireDeployLock } from './lock.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { pruneReleases } from './prune.js';
+import { gitInfo } from './git-info.js';
 import { recordOutcome } from './record.js';
 import { connectOptions, specFor, specForStored } from './release-spec.js';
 import { storeControl } from './control.js';
@@ -89,6 +90,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
         dir: validated.dir,
         startCommand: config.start,
         configJson: JSON.stringify(config),
+        git: gitInfo(opts.appDir),
       });
       await steps.must('agent', async (step) => {
         await target.connect(connectOptions(config));

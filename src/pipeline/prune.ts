@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Store } from '../store/index.js';
 import type { ReleaseStatus } from '../store/types.js';
 import { removeRelease } from './validate.js';
@@ -24,5 +25,18 @@ export function pruneReleases(store: Store, keep = DEFAULT_KEEP_RELEASES): void 
   for (const r of all.filter((r) => GOOD.has(r.status) && r.id !== live?.id).slice(0, keep)) kept.add(r.id);
   for (const r of all) {
     if (!kept.has(r.id) && existsSync(r.dir)) removeRelease(r.dir);
+  }
+  pruneLogs(join(dirname(store.file), 'logs'), all.map((r) => r.id), kept, keep);
+}
+
+/**
+ * Instance logs go with their releases: those of the kept releases stay, and those of the `keep`
+ * newest of any status (a failed deploy's output is what one reads next); older ones are deleted.
+ */
+function pruneLogs(logsDir: string, newestFirst: string[], kept: Set<string>, keep: number): void {
+  const recent = new Set(newestFirst.slice(0, keep));
+  for (const id of newestFirst) {
+    if (kept.has(id) || recent.has(id)) continue;
+    rmSync(join(logsDir, id), { recursive: true, force: true });
   }
 }

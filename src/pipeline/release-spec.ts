@@ -49,6 +49,8 @@ function specWith(id: string, dir: string, config: Config, env: Record<string, s
     stopTimeoutMs: config.stopTimeoutMs,
     memoryLimit: config.limits?.memory,
     drainTimeoutMs: config.drainTimeoutMs,
+    // A config stored by an older ccom has no logs section: the agent's default applies.
+    ...(config.logs ? { logMaxBytes: config.logs.maxSize } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ export class Interrupted extends UserError {
 export interface StepHandle {
   message(text: string): void;
   detail(text: string): void;
+  /** Output of the step's command as it comes, for the live terminal (not recorded). */
+  output(text: string): void;
 }
 
 /**
@@ -41,6 +43,7 @@ export class Steps {
     const handle: StepHandle = {
       message: (text) => (record.message = text),
       detail: (text) => (record.detail = text),
+      output: (text) => this.emit({ type: 'output', text }),
     };
     try {
       const value = await body(handle);

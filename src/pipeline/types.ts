@@ -42,6 +42,10 @@ export type DeployEvent =
   | { type: 'info'; message: string }
   | { type: 'paused'; why: string }
   | { type: 'waiting'; why: string }
+  /** A running step's live state (countdown, live counts): redrawn on a terminal, printed every few seconds in CI. */
+  | { type: 'progress'; text: string }
+  /** Output of a running gate, build or migration check, as it comes (already redacted). */
+  | { type: 'output'; text: string }
   | { type: 'rollback'; reason: string }
   | { type: 'done'; deployment: DeploymentDoc; detail?: string };
 

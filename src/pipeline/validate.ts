@@ -39,11 +39,11 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
   }
   protectAppSecrets(appDir, config.env);
   for (const gate of config.gates) {
-    await steps.run(`gate:${gate.name}`, (step) => runGate(appDir, gate).then((m) => step.message(m)), { required: gate.required });
+    await steps.run(`gate:${gate.name}`, (step) => runGate(appDir, gate, step.output).then((m) => step.message(m)), { required: gate.required });
   }
   if (config.build?.command) {
     const command = config.build.command;
-    await steps.must('build', async (step) => step.message(await runChecked('build', command, appDir, config.build?.timeoutMs ?? 600_000)));
+    await steps.must('build', async (step) => step.message(await runChecked('build', command, appDir, config.build?.timeoutMs ?? 600_000, undefined, {}, step.output)));
   } else {
     steps.skip('build', 'no build.command configured');
   }
@@ -62,13 +62,14 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
           fix: `add ${loaded.missing.join(', ')} to ${config.env.file ?? 'an env file (env.file in ccom.yaml)'} or export ${loaded.missing.length > 1 ? 'them' : 'it'} before deploying`,
         });
       }
-      step.message(`${Object.keys(loaded.vars).length} variable(s) from ${config.env.file ?? 'no file'}, ${config.env.required.length} required present`);
+      const stored = loaded.stored?.length ? ` + ${loaded.stored.length} from \`ccom env set\`` : '';
+      step.message(`${Object.keys(loaded.vars).length - (loaded.stored?.length ?? 0)} variable(s) from ${config.env.file ?? 'no file'}${stored}, ${config.env.required.length} required present`);
       return loaded;
     });
     if (config.migrations?.check) {
       const check = config.migrations.check;
       await steps.must('migrations', async (step) => {
-        step.message(await runChecked('migrations check', check, dir, config.migrations?.timeoutMs ?? 600_000, 'migrations not ready', env.vars));
+        step.message(await runChecked('migrations check', check, dir, config.migrations?.timeoutMs ?? 600_000, 'migrations not ready', env.vars, step.output));
       });
     } else {
       steps.skip('migrations', 'no migrations.check configured');
@@ -86,13 +87,13 @@ export function removeRelease(dir: string): void {
   rmSync(`${dir}.manifest.json`, { force: true });
 }
 
-async function runGate(appDir: string, gate: Gate): Promise<string> {
-  return runChecked(`gate "${gate.name}"`, gate.run, appDir, gate.timeoutMs);
+async function runGate(appDir: string, gate: Gate, onOutput: (text: string) => void): Promise<string> {
+  return runChecked(`gate "${gate.name}"`, gate.run, appDir, gate.timeoutMs, undefined, {}, onOutput);
 }
 
 /** Runs a command that must exit 0; otherwise Blocked with its output's last lines. */
-async function runChecked(what: string, command: string, cwd: string, timeoutMs: number, headline?: string, env: Record<string, string> = {}): Promise<string> {
-  const result = await runCommand(command, { cwd, timeoutMs, env: { ...process.env, ...env, CCOM: '1' } });
+async function runChecked(what: string, command: string, cwd: string, timeoutMs: number, headline?: string, env: Record<string, string> = {}, onOutput?: (text: string) => void): Promise<string> {
+  const result = await runCommand(command, { cwd, timeoutMs, env: { ...process.env, ...env, CCOM: '1' }, ...(onOutput ? { onOutput } : {}) });
   const detail = tailLines(result.output, 30) || '(no output)';
   if (result.timedOut) {
     throw new Blocked(`${headline ? `${headline}: ` : ''}${what} timed out after ${formatMs(timeoutMs)} (\`${command}\`)`, {

@@ -2,6 +2,7 @@ import { createColors } from 'picocolors';
 import type { DeployEvent, StepRecord } from '../pipeline/types.js';
 import { isCancelled } from '../pipeline/cancelled.js';
 import { messages } from './messages.js';
+import { LiveArea } from './live-area.js';
 
 export interface HumanOptions {
   stream: NodeJS.WriteStream;
@@ -10,31 +11,37 @@ export interface HumanOptions {
   quiet: boolean;
 }
 
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+/** How often CI output (no terminal) prints a running step's state: a line every few seconds. */
+const PLAIN_EVERY_MS = 5000;
 
 /** Renders the pipeline's events for people on stderr: the seed's messages and a step list. */
 export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) => void {
   const c = createColors(opts.fancy);
+  const live = opts.fancy ? new LiveArea(opts.stream) : undefined;
   const out = (line: string) => opts.stream.write(`${line}\n`);
-  let spinner: NodeJS.Timeout | undefined;
   /** Output already shown under a failed step is not repeated under the final line. */
   const shownDetails = new Set<string>();
-  let frame = 0;
-  /** What the live line shows after its spinner: the running step, and what it waits for. */
-  let liveStep = '';
-  let liveWait = '';
-  /** Plain output prints a wait's counts this often, not on every update. */
+  /** Plain output prints a running step's state (waits, countdowns, output) this often at most. */
+  let plainPrintedAt = 0;
+  /** A wait's first plain line comes at once (it says why the step takes longer), then every few seconds. */
   let waitPrintedAt = 0;
+  /** The running step (plain output names it in its periodic lines) and when it started. */
+  let running: { name: string; at: number } | undefined;
+  let lastOutput = '';
 
-  const clearLive = () => {
-    if (spinner) clearInterval(spinner);
-    spinner = undefined;
-    if (opts.fancy) opts.stream.write('\r\x1b[2K');
+  const clearLive = () => live?.stop();
+
+  /** A line printed above the live area, which stays drawn below it. */
+  const above = (line: string) => {
+    live?.clear();
+    out(line);
+    live?.redraw();
   };
 
-  /** A line printed above the live one, which keeps spinning below it. */
-  const above = (line: string) => {
-    if (opts.fancy) opts.stream.write('\r\x1b[2K');
+  /** CI and pipes: one line every few seconds at most for what a terminal would redraw. */
+  const plainEvery = (line: string) => {
+    if (Date.now() - plainPrintedAt < PLAIN_EVERY_MS) return;
+    plainPrintedAt = Date.now();
     out(line);
   };
 
@@ -54,17 +61,16 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
       case 'step': {
         const { step } = event;
         if (step.status === 'running') {
-          if (!opts.fancy) return;
-          clearLive();
-          liveStep = `${step.name}…`;
-          liveWait = '';
-          const draw = () => opts.stream.write(`\r\x1b[2K${c.cyan(FRAMES[frame++ % FRAMES.length] ?? '')} ${liveStep}${liveWait ? ` ${c.yellow(liveWait)}` : ''}`);
-          draw();
-          spinner = setInterval(draw, 80);
-          spinner.unref();
+          running = { name: step.name, at: Date.now() };
+          lastOutput = '';
+          // The first periodic line comes a few seconds into the step, not at once.
+          plainPrintedAt = Date.now();
+          live?.start(step.name);
           return;
         }
         clearLive();
+        running = undefined;
+        plainPrintedAt = 0;
         waitPrintedAt = 0;
         const took = step.status === 'skipped' ? '' : c.dim(` (${formatMs(step.durationMs)})`);
         out(`${mark(step)} ${step.name}${took}${step.message ? c.dim(` - ${step.message}`) : ''}`);
@@ -82,16 +88,27 @@ export function createHumanReporter(opts: HumanOptions): (event: DeployEvent) =>
         break;
       case 'waiting':
         // A wait that ends by itself (or by `ccom promote`): a live line, not a "paused" one.
-        if (opts.fancy && spinner) {
-          // One terminal row, or the carriage return no longer redraws it.
-          const room = Math.max(20, (opts.stream.columns || 120) - liveStep.length - 4);
-          const text = messages.waiting(event.why);
-          liveWait = text.length > room ? `${text.slice(0, room - 1)}…` : text;
-        } else if (Date.now() - waitPrintedAt >= 5000) {
+        if (live?.running) live.state = messages.waiting(event.why);
+        else if (Date.now() - waitPrintedAt >= PLAIN_EVERY_MS) {
           waitPrintedAt = Date.now();
-          above(c.yellow(messages.waiting(event.why)));
+          plainPrintedAt = waitPrintedAt;
+          out(c.yellow(messages.waiting(event.why)));
         }
         break;
+      case 'progress':
+        if (live?.running) live.state = event.text;
+        else if (running) plainEvery(`  … ${running.name} (${formatMs(Date.now() - running.at)}): ${event.text}`);
+        break;
+      case 'output': {
+        if (live?.running) {
+          live.addOutput(event.text);
+          break;
+        }
+        const lines = event.text.split(/\r\n|\n|\r/).map((l) => l.trim()).filter(Boolean);
+        lastOutput = lines.at(-1) ?? lastOutput;
+        if (running && lastOutput) plainEvery(`  … ${running.name} running for ${formatMs(Date.now() - running.at)}: ${lastOutput.slice(0, 200)}`);
+        break;
+      }
       case 'rollback':
         clearLive();
         out(c.yellow(messages.rollback));

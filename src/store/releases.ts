@@ -2,21 +2,32 @@ import type Database from 'better-sqlite3';
 import type { ReleaseRow, ReleaseStatus } from './types.js';
 
 const COLUMNS = `id, created_at AS createdAt, status, strategy, digest, deployed_by AS deployedBy,
-  dir, start_command AS startCommand, config_json AS configJson`;
+  dir, start_command AS startCommand, config_json AS configJson,
+  git_commit AS gitCommit, git_branch AS gitBranch, git_dirty AS gitDirty, git_subject AS gitSubject`;
+
+type Stored = Omit<ReleaseRow, 'git'> & { gitCommit: string | null; gitBranch: string | null; gitDirty: number | null; gitSubject: string | null };
+
+function rowOf(stored: Stored): ReleaseRow {
+  const { gitCommit, gitBranch, gitDirty, gitSubject, ...row } = stored;
+  // Rows of releases made outside a git repository (or by an older ccom) have no `git`.
+  return gitCommit === null ? row : { ...row, git: { commit: gitCommit, branch: gitBranch, dirty: gitDirty === 1, subject: gitSubject ?? '' } };
+}
 
 export function insertRelease(db: Database.Database, r: ReleaseRow): void {
+  const { git, ...row } = r;
   db.prepare(
-    `INSERT INTO releases (id, created_at, status, strategy, digest, deployed_by, dir, start_command, config_json)
-     VALUES (@id, @createdAt, @status, @strategy, @digest, @deployedBy, @dir, @startCommand, @configJson)`,
-  ).run(r);
+    `INSERT INTO releases (id, created_at, status, strategy, digest, deployed_by, dir, start_command, config_json, git_commit, git_branch, git_dirty, git_subject)
+     VALUES (@id, @createdAt, @status, @strategy, @digest, @deployedBy, @dir, @startCommand, @configJson, @gitCommit, @gitBranch, @gitDirty, @gitSubject)`,
+  ).run({ ...row, gitCommit: git?.commit ?? null, gitBranch: git?.branch ?? null, gitDirty: git ? Number(git.dirty) : null, gitSubject: git?.subject ?? null });
 }
 
 export function getRelease(db: Database.Database, id: string): ReleaseRow | undefined {
-  return db.prepare<[string], ReleaseRow>(`SELECT ${COLUMNS} FROM releases WHERE id = ?`).get(id);
+  const stored = db.prepare<[string], Stored>(`SELECT ${COLUMNS} FROM releases WHERE id = ?`).get(id);
+  return stored && rowOf(stored);
 }
 
 export function listReleases(db: Database.Database): ReleaseRow[] {
-  return db.prepare<[], ReleaseRow>(`SELECT ${COLUMNS} FROM releases ORDER BY created_at DESC, seq DESC`).all();
+  return db.prepare<[], Stored>(`SELECT ${COLUMNS} FROM releases ORDER BY created_at DESC, seq DESC`).all().map(rowOf);
 }
 
 export function setReleaseStatus(db: Database.Database, id: string, status: ReleaseStatus): void {
@@ -43,9 +54,8 @@ export function markLive(db: Database.Database, id: string): void {
 }
 
 export function liveRelease(db: Database.Database): ReleaseRow | undefined {
-  return db
-    .prepare<[], ReleaseRow>(`SELECT ${COLUMNS} FROM releases WHERE status = 'live' ORDER BY seq DESC LIMIT 1`)
-    .get();
+  const stored = db.prepare<[], Stored>(`SELECT ${COLUMNS} FROM releases WHERE status = 'live' ORDER BY seq DESC LIMIT 1`).get();
+  return stored && rowOf(stored);
 }
 
 /** The release to roll back to: the best of `rollbackCandidates`. */
@@ -61,9 +71,10 @@ export function previousRelease(db: Database.Database): ReleaseRow | undefined {
  */
 export function rollbackCandidates(db: Database.Database): ReleaseRow[] {
   return db
-    .prepare<[], ReleaseRow>(
+    .prepare<[], Stored>(
       `SELECT ${COLUMNS} FROM releases WHERE status IN ('previous', 'retired')
        ORDER BY live_order DESC, created_at DESC, seq DESC`,
     )
-    .all();
+    .all()
+    .map(rowOf);
 }

@@ -111,6 +111,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE routes;
   DROP TABLE instances;
   `,
+  // The code a release holds, when the app is a git repository (issue 14).
+  `
+  ALTER TABLE releases ADD COLUMN git_commit TEXT;
+  ALTER TABLE releases ADD COLUMN git_branch TEXT;
+  ALTER TABLE releases ADD COLUMN git_dirty INTEGER;
+  ALTER TABLE releases ADD COLUMN git_subject TEXT;
+  `,
 ];
 
 /** The schema version this build writes. */

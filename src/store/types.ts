@@ -16,6 +16,17 @@ export interface ReleaseRow {
   startCommand: string;
   /** The resolved config the release was deployed with (secrets excluded by the caller). */
   configJson: string;
+  /** The code it holds when the app directory is a git repository (null otherwise; see pipeline/git-info.ts). */
+  git?: GitInfo | null;
+}
+
+export interface GitInfo {
+  commit: string;
+  /** null on a detached HEAD. */
+  branch: string | null;
+  /** Uncommitted changes (tracked or untracked files) went into the release too. */
+  dirty: boolean;
+  subject: string;
 }
 
 export type DeploymentStatus = 'running' | 'succeeded' | 'rolled_back' | 'blocked' | 'failed';

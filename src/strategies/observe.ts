@@ -3,6 +3,7 @@ import { quantileMs, windowOf, type MetricsSnapshot, type ReleaseMetrics } from 
 import { LatencyConfirmation } from './latency-confirm.js';
 import { CheckFailed } from '../pipeline/failures.js';
 import { Prober, probeRequests } from './probes.js';
+import { stepProgress } from './step-progress.js';
 import type { StrategyContext } from './types.js';
 
 /** How often the judge looks: detection latency is this plus one proxy round trip. */
@@ -60,6 +61,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
   let confirm: LatencyConfirmation<Marks, Windows> | undefined;
   let latest: Marks = { live: baseline, probes: probeBaseline };
   const wait = evidenceWait(ctx, opts);
+  const progress = stepProgress(ctx, { release: opts.release, durationMs: opts.durationMs, start: baseline });
   for (;;) {
     await sleep(TICK_MS);
     if (ctx.steps.interrupted) throw new CheckFailed(`${ctx.steps.interrupted} ${opts.label}`);
@@ -67,6 +69,7 @@ async function judgeLoop(ctx: StrategyContext, opts: ObserveOptions, prober: Pro
     // An agent started again counts from zero: so does the window, or it would mix two agents' counts.
     if (restarted(now, last)) baseline = { ...now, releases: {} };
     last = now;
+    progress(now);
     const probesNow = prober?.snapshot();
     latest = { live: now, probes: probesNow };
     await checkInstances(ctx, opts);

@@ -48,6 +48,8 @@ export interface ReleaseSpec {
   memoryLimit?: number;
   /** How long an instance restarted while still alive may finish in-flight requests. */
   drainTimeoutMs?: number;
+  /** Size at which an instance's log is rotated. */
+  logMaxBytes?: number;
 }
 
 export interface InstanceInfo {
@@ -145,10 +147,17 @@ export interface WatchReport {
   endedAt?: string;
 }
 
-/** Which output `logs` reads: one release's instances, the last `lines` of each, then what follows. */
+/**
+ * Which output `logs` reads: one release's instances (all releases when `release` is not given),
+ * only `instances` when given (the live ones), the last `lines` of each or everything since
+ * `sinceMs`, then, when following, what they and any instance started later write next.
+ */
 export interface LogQuery {
-  release: string;
+  release?: string;
+  instances?: string[];
   lines: number;
+  /** Epoch ms: only lines written since then. */
+  sinceMs?: number;
   /** Keep yielding what the instances write next until the consumer stops iterating. */
   follow: boolean;
 }
@@ -156,7 +165,10 @@ export interface LogQuery {
 /** One line (or, when following, one piece as written) of an instance's output. */
 export interface LogLine {
   instance: string;
+  release: string;
   line: string;
+  /** When it was written (ISO-8601), where the target knows it. */
+  at?: string;
 }
 
 export interface Target {
@@ -203,6 +215,8 @@ export interface Target {
   /** Per-release request counters and latency histograms of public traffic, cumulative. */
   metrics(): Promise<MetricsSnapshot>;
   status(): Promise<TargetStatus>;
+  /** What runs, starting nothing: null when nothing serves the app (never deployed, after `down`, after a reboot). */
+  peek(): Promise<TargetStatus | null>;
   /** Instance output of a release, read where it is kept; rejects (UserError) when there is none. */
   logs(query: LogQuery): AsyncIterable<LogLine>;
   /** Stop everything this target runs for the app. */

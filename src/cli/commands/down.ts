@@ -32,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const live = store.liveRelease();
     if (live) store.setReleaseStatus(live.id, 'previous');
     store.audit(whoAmI(), 'down', { instances: instances.length, release: live?.id ?? null });
-    ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom deploy\` starts again)`);
+    ctx.say(`✔ stopped ${instances.length} instance(s) and the agent; history is kept (\`ccom up\` starts it again)`);
     ctx.result({ stopped: instances.length });
     return 0;
   } finally {

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { Store } from '../../store/index.js';
+import type { GitInfo } from '../../store/types.js';
 import { wasDeployed } from '../../app-state.js';
 import type { CommandContext } from '../run.js';
 import { relativeTime } from '../relative-time.js';
+import { table } from '../table.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (!wasDeployed(ctx.appDir)) {
@@ -19,6 +21,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     deployedBy: r.deployedBy,
     // Pruned releases keep their history row, but a rollback can no longer bring them back.
     pruned: !existsSync(r.dir),
+    // The code it holds: commit, branch, dirty, subject (null when the app is not a git repository).
+    git: r.git ?? null,
   }));
   store.close();
   if (!ctx.json) {
@@ -33,17 +37,18 @@ export async function run(ctx: CommandContext): Promise<number> {
         relativeTime(r.createdAt, now),
         r.deployedBy,
         r.pruned ? 'pruned' : 'on disk',
+        codeOf(r.git),
       ]);
-      for (const line of table(['  RELEASE', 'STATUS', 'STRATEGY', 'DIGEST', 'CREATED', 'BY', 'FILES'], rows)) ctx.say(line);
+      for (const line of table(['  RELEASE', 'STATUS', 'STRATEGY', 'DIGEST', 'CREATED', 'BY', 'FILES', 'CODE'], rows)) ctx.say(line);
     }
   }
   ctx.result({ releases });
   return 0;
 }
 
-/** Columns padded to their widest cell, two spaces apart. */
-function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
+/** `a1b2c3d main* Fix the checkout total` (the star: uncommitted changes went in too). */
+function codeOf(git: GitInfo | null): string {
+  if (!git) return '-';
+  const subject = git.subject.length > 50 ? `${git.subject.slice(0, 49)}…` : git.subject;
+  return `${git.commit.slice(0, 7)} ${git.branch ?? '(detached)'}${git.dirty ? '*' : ''} ${subject}`;
 }

@@ -5,6 +5,8 @@ import { describeSharedPort, type SharedPortSummary } from '../../tls/port-regis
 
 export interface StatusDoc {
   app: string;
+  /** serving, deploying, watching (see `ccom ls`); a stopped app has its own document. */
+  state: string;
   url: string | null;
   monitoring: string | null;
   live: string | null;

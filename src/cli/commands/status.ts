@@ -27,12 +27,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   const control = running ? readControl(store, running.id) : {};
   store.close();
   const target = createTarget(ctx.appDir, config);
-  // Any command brings the agent back (after a crash or kill -9) so the live release serves again.
-  await target.attach();
-  const status = await target.status();
+  // Read-only: an agent that runs is reached (one being restarted by its guardian is waited
+  // for), but none is started. After `down` or a reboot `ccom up` brings the app back.
+  const status = await target.peek();
+  if (!status) return reportNotRunning(ctx, config.app, live?.id ?? null, running);
   const url = reachableUrl(status.url);
   const doc = {
     app: config.app,
+    state: running ? 'deploying' : status.watch?.status === 'running' ? 'watching' : 'serving',
     url,
     monitoring: status.monitoring?.url ?? null,
     live: live?.id ?? null,
@@ -58,6 +60,26 @@ export async function run(ctx: CommandContext): Promise<number> {
   } satisfies StatusDoc;
   if (!ctx.json) for (const line of statusLines(doc, localPaths(ctx.appDir).agentLog)) ctx.say(line);
   ctx.result(doc, url ?? '');
+  return 0;
+}
+
+/**
+ * Nothing runs: stopped by `ccom down` (no live release left), or not running although a
+ * release is live (the machine restarted, or the agent's guardian gave up).
+ */
+function reportNotRunning(ctx: CommandContext, app: string, live: string | null, running: { id: string; kind: string; release: string | null; startedAt: string } | undefined): number {
+  const store = Store.open(ctx.appDir);
+  const resumable = live ?? store.rollbackCandidates()[0]?.id ?? null;
+  store.close();
+  const state = running ? 'deploying' : live ? 'not running' : 'stopped';
+  const deployment = running ? { id: running.id, kind: running.kind, release: running.release, startedAt: running.startedAt } : null;
+  const doc = { app, state, url: null, monitoring: null, live, resumable, releases: [], agent: null, watch: null, deployment };
+  if (running && !ctx.json) ctx.say(`${app}: ${running.kind} of release ${running.release ?? '?'} starting (since ${running.startedAt}); nothing serves yet`);
+  else if (!ctx.json) {
+    ctx.say(live ? `${app}: not running — release ${live} is live but nothing serves it (the machine restarted, or its agent gave up; see ${localPaths(ctx.appDir).agentLog})` : `${app}: stopped (\`ccom down\`): nothing runs`);
+    if (resumable) ctx.say(`  \`ccom up\` starts release ${resumable} again`);
+  }
+  ctx.result(doc, '');
   return 0;
 }
 

@@ -110,6 +110,15 @@ export async function ensureAgent(appDir: string, paths: LocalPaths, wanted?: He
   });
 }
 
+/**
+ * An agent of this app runs (of any build), or its guardian is starting one again: then
+ * `ensureAgent` only reaches (or upgrades) what runs. False after `down`, after a reboot, or
+ * before the first deploy: read-only commands must then start nothing.
+ */
+export async function agentRunning(paths: LocalPaths): Promise<boolean> {
+  return (await pingAgent(paths)) !== undefined || guardianOf(paths) !== undefined;
+}
+
 /** True once the agent of a live guardian of this app answers; false when there is no such guardian. */
 async function guardianRestarting(paths: LocalPaths): Promise<boolean> {
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -5,7 +5,7 @@ import { pidAlive } from '../../agent/process-handle.js';
 import type { CapacityNeeds, Check, ConnectOptions, InstanceInfo, LogLine, LogQuery, MetricsSnapshot, ProbeRequest, ProbeResponse, ReleaseSpec, Target, TargetStatus, TrafficGuard, WarmPlan, WarmReport, WatchHandoff, WatchReport } from '../types.js';
 import { AgentLostMidCall, callAgent, collectResponse, requestRidingRestarts } from './agent-client.js';
 import { UserError } from '../../errors.js';
-import { ensureAgent } from './ensure-agent.js';
+import { agentRunning, ensureAgent } from './ensure-agent.js';
 import { localPaths, type LocalPaths } from './paths.js';
 import { capacityChecks } from './capacity.js';
 import { checkRouting } from './routing-check.js';
@@ -139,6 +139,13 @@ export class LocalTarget implements Target {
     const status = statusOffWire(await this.call<Wire.AgentStatus>('GET', '/v1/status'));
     this.url = status.url;
     return status;
+  }
+
+  /** Reaches a running agent (an outdated one hands over) but never starts one. */
+  async peek(): Promise<TargetStatus | null> {
+    if (!(await agentRunning(this.paths))) return null;
+    await this.attach();
+    return this.status();
   }
 
   /** Reads the instances' log files in the state dir: no agent needed, so it works after `down` too. */

@@ -29,6 +29,7 @@ export interface ReleaseSpec {
   stopTimeoutMs: number;
   memoryLimit?: number;
   drainTimeoutMs?: number;
+  logMaxBytes?: number;
 }
 
 export interface InstanceInfo {
