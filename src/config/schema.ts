@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import { DEFAULT_ACME_DIRECTORY, isDomainName, refineTls, resolveProxy } from './tls-schema.js';
+import { flagsSection } from './flags-schema.js';
 import type { CanaryStep, Config } from './types.js';
 
 /** Prometheus' customary exporter port; used when monitoring.port is not set. */
@@ -292,6 +293,7 @@ export const configSchema = section({
   })
     .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }))
     .prefault({}),
+  flags: flagsSection.optional(),
   drainTimeout: duration.default(30_000),
   stopTimeout: duration.default(10_000),
   hosts: list(hostAddress, 'a list of hosts, like [203.0.113.10, deploy@203.0.113.11:2222]').min(1, { error: 'at least one host' }).optional(),

@@ -49,6 +49,7 @@ function specWith(id: string, dir: string, config: Config, env: Record<string, s
     stopTimeoutMs: config.stopTimeoutMs,
     memoryLimit: config.limits?.memory,
     drainTimeoutMs: config.drainTimeoutMs,
+    ...(config.flags ? { flagsFile: config.flags.file } : {}),
   };
 }
 

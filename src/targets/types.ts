@@ -48,6 +48,8 @@ export interface ReleaseSpec {
   memoryLimit?: number;
   /** How long an instance restarted while still alive may finish in-flight requests. */
   drainTimeoutMs?: number;
+  /** The flagd flag file, relative to `dir`: its flags are served over OFREP to the instances. */
+  flagsFile?: string;
 }
 
 export interface InstanceInfo {

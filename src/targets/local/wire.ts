@@ -29,6 +29,8 @@ export interface ReleaseSpec {
   stopTimeoutMs: number;
   memoryLimit?: number;
   drainTimeoutMs?: number;
+  /** The flagd flag file, relative to `dir`: its flags are served over OFREP to the instances. */
+  flagsFile?: string;
 }
 
 export interface InstanceInfo {
