@@ -66,11 +66,15 @@ export class FlagsStateFile {
   }
 }
 
-/** The overrides as the CLI reads them when the agent is not asked (a deploy's validate step). */
-export function readOverrides(stateDir: string): Record<string, OverrideRecord> {
+/** The flag state as the CLI reads it without asking the agent (a deploy's validate step, status). */
+export function readFlagsState(stateDir: string): FlagsState {
   try {
-    return (JSON.parse(readRegularFile(join(stateDir, 'flags-state.json'))) as Partial<FlagsState>).overrides ?? {};
+    return { ...EMPTY, ...(JSON.parse(readRegularFile(join(stateDir, 'flags-state.json'))) as Partial<FlagsState>) };
   } catch {
-    return {};
+    return { ...EMPTY };
   }
+}
+
+export function readOverrides(stateDir: string): Record<string, OverrideRecord> {
+  return readFlagsState(stateDir).overrides;
 }
