@@ -34,6 +34,8 @@ export const BASIC_OPERATORS = [
 const BASIC = new Set<string>(BASIC_OPERATORS);
 
 export function compileLogic(logic: unknown, custom: Record<string, CustomOperator>, path = ''): Compiled {
+  // Literal data (no operator anywhere inside) is the same value at every evaluation: no copies.
+  if (isLiteral(logic)) return () => logic;
   if (Array.isArray(logic)) {
     const items = logic.map((item, i) => compileLogic(item, custom, `${path}/${i}`));
     return (data) => items.map((item) => item(data));
@@ -49,6 +51,8 @@ export function compileLogic(logic: unknown, custom: Record<string, CustomOperat
   const args = (): Compiled[] => rawArgs.map((a, i) => compileLogic(a, custom, Array.isArray(raw) ? `${at}/${i}` : at));
   const customOp = Object.hasOwn(custom, op) ? custom[op] : undefined;
   if (customOp) {
+    // Constant arguments reach the operator as one array, every time (fractional caches its buckets by it).
+    if (rawArgs.every(isLiteral)) return (data) => customOp(rawArgs, data);
     const compiled = args();
     return (data) => customOp(compiled.map((a) => a(data)), data);
   }
@@ -63,8 +67,15 @@ function compileBasic(op: string, a: Compiled[], raw: unknown, at: string, custo
   const first = a[0] ?? (() => undefined);
   const second = a[1] ?? (() => undefined);
   switch (op) {
-    case 'var':
+    case 'var': {
+      const key = Array.isArray(raw) ? raw[0] : raw;
+      if ((typeof key === 'string' && key !== '') || typeof key === 'number') {
+        // The usual `{"var": "email"}`: the path is split once, here.
+        const parts = String(key).split('.');
+        return a.length > 1 ? (data) => readPath(parts, second(data), data) : (data) => readPath(parts, null, data);
+      }
       return (data) => readVar(first(data), a.length > 1 ? second(data) : null, data);
+    }
     case 'missing':
       return (data) => missing(a.flatMap((arg) => toList(arg(data))), data);
     case 'missing_some':
@@ -219,8 +230,12 @@ function toList(value: unknown): unknown[] {
 
 function readVar(key: unknown, fallback: unknown, data: Data): unknown {
   if (key === undefined || key === null || key === '') return data;
+  return readPath(String(key).split('.'), fallback, data);
+}
+
+function readPath(parts: string[], fallback: unknown, data: Data): unknown {
   let current: unknown = data;
-  for (const part of String(key).split('.')) {
+  for (const part of parts) {
     if (current === null || current === undefined || typeof current !== 'object') return fallback;
     current = (current as Record<string, unknown>)[part];
     if (current === undefined) return fallback;
@@ -233,6 +248,13 @@ function missing(keys: unknown[], data: Data): unknown[] {
     const value = readVar(key, null, data);
     return value === null || value === '';
   });
+}
+
+/** True when `node` holds no operator: plain data, whatever its depth. */
+function isLiteral(node: unknown): boolean {
+  if (Array.isArray(node)) return node.every(isLiteral);
+  if (node === null || typeof node !== 'object') return true;
+  return Object.keys(node).length !== 1;
 }
 
 export function escapePointer(segment: string): string {

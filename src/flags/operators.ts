@@ -41,7 +41,7 @@ export function fractional(args: unknown[], data: Data): unknown {
     bucketBy = `${flagd.flagKey}${String(targetingKey)}`;
     entries = args;
   }
-  const buckets = bucketsOf(entries);
+  const buckets = bucketsFor(args, entries);
   if (buckets === null || buckets.total > MAX_WEIGHT) return null;
   const bucket = scaledHash(murmur3(bucketBy), buckets.total);
   let sum = 0;
@@ -57,6 +57,17 @@ export function scaledHash(hash: number, total: number): number {
   const high = Math.floor(hash / 65536);
   const low = hash % 65536;
   return Math.floor((high * total + Math.floor((low * total) / 65536)) / 65536);
+}
+
+/** Buckets of constant arguments (the usual rule) are read once per rule, not per evaluation. */
+const cached = new WeakMap<unknown[], ReturnType<typeof bucketsOf>>();
+function bucketsFor(args: unknown[], entries: unknown[]): ReturnType<typeof bucketsOf> {
+  let buckets = cached.get(args);
+  if (buckets === undefined) {
+    buckets = bucketsOf(entries);
+    cached.set(args, buckets);
+  }
+  return buckets;
 }
 
 function bucketsOf(entries: unknown[]): { list: { variant: unknown; weight: number }[]; total: number } | null {
