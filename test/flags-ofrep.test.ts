@@ -93,6 +93,17 @@ test('bulk OFREP answers 304 to its own ETag until a flag changes; single evalua
 
 test('overrides survive a redeploy; history shows who changed what; a bad file blocks the deploy naming its JSON path', async () => {
   assert.equal((await flags('set', 'new-checkout', 'on')).code, 0);
+  // kill -9 of the agent: its guardian starts it again; the running instances keep their OFREP_ENDPOINT.
+  const stateFile = join(app.state, 'flags-state.json');
+  const portBefore = JSON.parse(readFileSync(stateFile, 'utf8')).ofrepPort;
+  process.kill(Number(readFileSync(join(app.state, 'agent.pid'), 'utf8')), 'SIGKILL');
+  let afterRestart = '';
+  for (let i = 0; i < 100 && afterRestart !== 'on'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    afterRestart = (await answer().catch(() => 'no answer')) ?? 'no answer';
+  }
+  assert.equal(afterRestart, 'on', 'the override outlives an agent restart, on the port the instances know');
+  assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).ofrepPort, portBefore);
   const again = await runCcom(['deploy', '-C', app.dir, '--json']);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await answer(), 'on', 'the override outlives the deploy');
