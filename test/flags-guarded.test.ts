@@ -5,6 +5,7 @@ import { ask, flagsApp } from './helpers/flags-app.js';
 import { startLoad, type LoadReport } from './helpers/load.js';
 import { startWebhook, type Webhook } from './helpers/ops-tools.js';
 import { sleep } from './helpers/progressive.js';
+import { startCcom } from './helpers/failure-tools.js';
 
 /**
  * Guarded flag rollouts under load: the proxy attributes each request to the variant its bucket
@@ -75,4 +76,29 @@ test('a good flag goes through 10%, 50% and 100% and is on for everyone', async 
   assert.equal(report.failed, 0, JSON.stringify(report.failures));
   assert.ok(Object.keys(report.bodies).some((b) => b.startsWith('on ')) && Object.keys(report.bodies).some((b) => b.startsWith('off ')), 'both variants were served on the way');
   for (let i = 0; i < 10; i++) assert.equal((await ask(url)).body.split(' ')[0], 'on');
+});
+
+test('a guarded rollout whose ccom process is killed -9 is turned off by the agent', async () => {
+  const rollout = startCcom(['flags', 'rollout', 'risky-search', '--steps', '50,100', '--interval', '60s', '-C', app.dir, '--json']);
+  try {
+    let guarded = false;
+    for (let i = 0; i < 100 && !guarded; i++) {
+      await sleep(100);
+      guarded = (await flags()).json?.guard?.pid === rollout.pid;
+    }
+    assert.ok(guarded, 'the rollout registered its guard');
+  } finally {
+    process.kill(rollout.pid, 'SIGKILL');
+    await rollout.done;
+  }
+  let doc;
+  for (let i = 0; i < 30; i++) {
+    await sleep(100);
+    doc = (await flags()).json;
+    if (doc.guard === null) break;
+  }
+  const flag = doc.flags.find((f: { key: string }) => f.key === 'risky-search');
+  assert.equal(flag.override.override.variant, 'off');
+  assert.match(flag.override.reason, /guarded rollout's ccom process \(pid \d+\) died before it finished/);
+  assert.equal((await ask(url, { path: '/search' })).body.split(' ')[1], 'off');
 });
