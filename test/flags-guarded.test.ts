@@ -45,7 +45,7 @@ test('a flag whose on variant fails 20% is turned off at its first step, with â‰
     assert.match(run.stderr, /âš¡ risky-search turned off - /);
     assert.equal(run.json.change.new.override.variant, 'off');
     assert.equal(run.json.change.new.reason, run.json.reason, 'why is recorded with the override');
-    await sleep(Math.max(0, 15_000 - (Date.now() - windowStart)));
+    await sleep(Math.max(0, 20_000 - (Date.now() - windowStart)));
   } finally {
     report = await load.stop();
   }
