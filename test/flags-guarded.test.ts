@@ -102,3 +102,29 @@ test('a guarded rollout whose ccom process is killed -9 is turned off by the age
   assert.match(flag.override.reason, /guarded rollout's ccom process \(pid \d+\) died before it finished/);
   assert.equal((await ask(url, { path: '/search' })).body.split(' ')[1], 'off');
 });
+
+test('ccom flags promote ends a guarded rollout\'s wait at once; ccom flags abort turns the flag off', async () => {
+  const waitForGuard = async (pid: number) => {
+    for (let i = 0; i < 100; i++) {
+      if ((await flags()).json?.guard?.pid === pid) return;
+      await sleep(100);
+    }
+    throw new Error('the rollout never registered its guard');
+  };
+  const promoted = startCcom(['flags', 'rollout', 'new-checkout', '--steps', '10,100', '--interval', '60s', '-C', app.dir, '--json']);
+  await waitForGuard(promoted.pid);
+  assert.equal((await flags('promote', 'new-checkout')).code, 0);
+  const done = await promoted.done;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(done.json.status, 'succeeded');
+  assert.match(done.json.steps[0].verdict, /^promoted by ccom flags promote/);
+
+  const aborted = startCcom(['flags', 'rollout', 'new-checkout', '--steps', '10,100', '--interval', '60s', '-C', app.dir, '--json']);
+  await waitForGuard(aborted.pid);
+  assert.equal((await flags('abort', 'new-checkout')).code, 0);
+  const stopped = await aborted.done;
+  assert.equal(stopped.code, 1, stopped.stderr);
+  assert.equal(stopped.json.reason, 'aborted at 10% by ccom flags abort');
+  assert.equal((await ask(url)).body.split(' ')[0], 'off');
+  assert.equal((await flags('promote', 'new-checkout')).code, 2, 'nothing to promote any more');
+});
