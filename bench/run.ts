@@ -14,6 +14,7 @@ import { printSwitchLoss, run as switchLoss, type SwitchLossResult } from './swi
 import { coldStart } from './cold-start.js';
 import { deployOverhead } from './deploy-overhead.js';
 import { flagsOfrep } from './flags-ofrep.js';
+import { sshShip } from './ssh-ship.js';
 import { CCOM_BIN } from './lib/ccom.js';
 import { findPm2, pm2Version } from './lib/pm2.js';
 import { printResult, type BenchResult } from './lib/report.js';
@@ -29,6 +30,7 @@ const BENCHMARKS: Bench[] = [
   ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],
   ['canary-detection', canaryDetection],
   ['flags-ofrep', flagsOfrep],
+  ['ssh-ship', sshShip],
 ];
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
