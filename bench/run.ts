@@ -13,6 +13,7 @@ import { run as tlsVsNginx } from './tls-vs-nginx.js';
 import { printSwitchLoss, run as switchLoss, type SwitchLossResult } from './switch-loss.js';
 import { coldStart } from './cold-start.js';
 import { deployOverhead } from './deploy-overhead.js';
+import { flagsOfrep } from './flags-ofrep.js';
 import { sshShip } from './ssh-ship.js';
 import { CCOM_BIN } from './lib/ccom.js';
 import { findPm2, pm2Version } from './lib/pm2.js';
@@ -28,6 +29,7 @@ const BENCHMARKS: Bench[] = [
   ['tls-vs-nginx', tlsVsNginx, printTlsVsNginx],
   ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],
   ['canary-detection', canaryDetection],
+  ['flags-ofrep', flagsOfrep],
   ['ssh-ship', sshShip],
 ];
 

@@ -4,6 +4,7 @@ import type { ConnectOptions, ReleaseSpec, WarmPlan, WatchHandoff } from '../tar
 import type { AgentCore } from './core.js';
 import { readJson, sendError, sendJson } from './json-http.js';
 import { BootFailure } from './supervisor.js';
+import { handleFlags, isFlagsRoute } from './flags-control.js';
 import type { Lease } from './traffic-lease.js';
 
 const PREVIEW_PREFIX = '/v1/preview/';
@@ -38,6 +39,7 @@ export function createControlServer(core: AgentCore, hooks: ControlHooks): Serve
 
 async function handle(core: AgentCore, hooks: ControlHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const route = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
+  if (isFlagsRoute(route)) return handleFlags(core, route, req, res);
   switch (route) {
     case 'GET /v1/ping':
       return sendJson(res, 200, { pid: process.pid, appDir: core.appDir, build: BUILD });

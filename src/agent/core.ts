@@ -22,6 +22,7 @@ import { releasesDir } from '../app-state.js';
 import type { HttpsSite } from '../tls/https-site.js';
 import type { HttpsOptions } from '../targets/local/wire.js';
 import { LEAVE_GRACE_MS, PublicPortShare } from './public-share.js';
+import { AgentFlags } from './flags-service.js';
 
 /** The agent's state: supervisor, router, public listener, and their persistence (agent-state.json). */
 export class AgentCore {
@@ -46,6 +47,8 @@ export class AgentCore {
   renewGuardian: (() => Promise<void>) | undefined;
   /** How many times the guardian started this agent again (0 for a first start). */
   restarts = 0;
+  /** Feature flags: each release's flag file, overrides, OFREP for the instances (src/agent/flags-service.ts). */
+  readonly flags: AgentFlags;
 
   constructor(
     readonly appDir: string,
@@ -64,6 +67,7 @@ export class AgentCore {
     });
     this.routing = new Routing(this.router, this.supervisor, (weights) => state.update({ weights }), log);
     this.watch = agentWatch(this, state);
+    this.flags = new AgentFlags({ appDir, stateDir: paths.stateDir, release: (id) => this.state.get().specs[id], liveRelease: () => heaviest(this.routing.getWeights()), log }, this.router);
     this.listener = new PublicListener(() => createProxyServer(this.router), held);
     this.publicShare = new PublicPortShare(this.listener, { appDir, stateDir: paths.stateDir }, log);
     this.monitoring = new MonitoringServer(async () => {
@@ -101,6 +105,7 @@ export class AgentCore {
     if (lease) this.lease.hold(lease);
     const watch = this.state.get().watch;
     if (watch) this.watch.resume(watch);
+    await this.flags.resume(Object.values(this.state.get().specs));
     const options = this.savedOptions();
     // Before an inherited socket accepts anything: its connections must meet TLS at once.
     if (options && !opts.bind) {
@@ -215,7 +220,8 @@ export class AgentCore {
    * The spec's environment is saved with the release before anything starts: restarts, a
    * restarted agent and a reboot run the instances with exactly what this deploy computed.
    */
-  async startInstances(spec: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
+  async startInstances(given: ReleaseSpec, count: number): Promise<InstanceInfo[]> {
+    const spec = await this.flags.prepareSpec(given);
     saveReleaseEnv(this.appDir, { release: spec.id, dir: spec.dir, env: spec.env, secretNames: spec.secretNames });
     const { env: _env, ...persisted } = spec;
     this.state.update({ specs: { ...this.state.get().specs, [spec.id]: persisted } });
@@ -304,6 +310,7 @@ export class AgentCore {
     if (handing) await new Promise((r) => setTimeout(r, LEAVE_GRACE_MS));
     else await this.listener.close();
     await this.monitoring.close();
+    await this.flags.close();
     // After `ccom down` a restarted agent must not grab the port again until the next deploy.
     this.state.update({ options: null });
   }
@@ -321,6 +328,13 @@ export class AgentCore {
     const spec = this.state.get().specs[release];
     return spec && withSavedEnv(this.appDir, spec, this.log);
   }
+}
+
+/** The release with the largest share of traffic (the stable one during a canary's first steps). */
+function heaviest(weights: Record<string, number>): string | undefined {
+  let best: string | undefined;
+  for (const [id, weight] of Object.entries(weights)) if (best === undefined || weight > (weights[best] ?? 0)) best = id;
+  return best;
 }
 
 /** Upstream ids are `<instance>:<port>` (a restart on a new port gets a fresh pool). */

@@ -59,6 +59,20 @@ export async function sendAgentAlert(alerts: Config['alerts'], event: AgentAlert
   return post(alerts, alerts.format === 'slack' ? { text: `🔧 ccom agent of *${event.app}* ${event.status}: ${event.reason}` } : event);
 }
 
+/** A guarded flag rollout's kill switch: the flag was turned off on a regression. */
+export interface FlagAlertEvent {
+  event: 'flag';
+  app: string;
+  flag: string;
+  status: 'killed';
+  reason: string;
+  at: string;
+}
+
+export async function sendFlagAlert(alerts: Config['alerts'], event: FlagAlertEvent): Promise<Delivery | undefined> {
+  return post(alerts, alerts.format === 'slack' ? { text: `⚡ ccom turned flag *${event.flag}* of *${event.app}* off: ${event.reason}` } : event);
+}
+
 async function post(alerts: Config['alerts'], payload: unknown): Promise<Delivery | undefined> {
   if (!alerts.webhook) return undefined;
   const body = JSON.stringify(payload);

@@ -73,5 +73,19 @@ export async function runProgram(argv: string[], version: string): Promise<void>
     .action((opts, cmd: Command) => runCommand('env ls', cmd));
   command('ls', 'every app of this user on this machine: state, URL, live release, instances, memory').action((opts, cmd: Command) => runCommand('ls', cmd));
 
+  const flags = command('flags', "the app's feature flags: state, variants, rollout (subcommands change them at run time)")
+    .action((opts, cmd: Command) => runCommand('flags', cmd));
+  const flag = (name: string, args: string, description: string) => withGlobals(flags.command(`${name} ${args}`).description(description));
+  flag('set', '<name> <value>', 'serve one variant to everyone: on, off or a variant name').action((n, v, opts, cmd: Command) => runCommand('flags set', cmd));
+  flag('off', '<name>', 'kill switch: the off variant for everyone, at once').action((n, opts, cmd: Command) => runCommand('flags off', cmd));
+  flag('clear', '<name>', 'forget the override: the flag file decides again').action((n, opts, cmd: Command) => runCommand('flags clear', cmd));
+  flag('rollout', '<name> [share]', 'a share of clients on the on variant (sticky), or a guarded rollout with --steps')
+    .option('--steps <list>', 'guarded: shares judged in turn, like 10,50,100')
+    .option('--interval <duration>', 'guarded: time at each step, like 5m', '30s')
+    .action((n, s, opts, cmd: Command) => runCommand('flags rollout', cmd));
+  flag('history', '<name>', "every change of the flag, from the audit trail").action((n, opts, cmd: Command) => runCommand('flags history', cmd));
+  flag('promote', '<name>', 'end the current step of a guarded rollout at once').action((n, opts, cmd: Command) => runCommand('flags promote', cmd));
+  flag('abort', '<name>', 'turn a flag under a guarded rollout off').action((n, opts, cmd: Command) => runCommand('flags abort', cmd));
+
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -44,7 +44,23 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   'env set': () => import('./commands/env-set.js'),
   'env unset': () => import('./commands/env-unset.js'),
   'env ls': () => import('./commands/env-ls.js'),
+  ...flagCommands(),
 };
+
+/** `ccom flags …`: one module, a function per subcommand. */
+function flagCommands(): Record<string, () => Promise<CommandModule>> {
+  const of = (pick: (m: typeof import('./commands/flags.js')) => CommandModule['run']) => () => import('./commands/flags.js').then((m) => ({ run: pick(m) }));
+  return {
+    flags: of((m) => m.list),
+    'flags set': of((m) => m.set),
+    'flags off': of((m) => m.off),
+    'flags clear': of((m) => m.clear),
+    'flags rollout': of((m) => m.rollout),
+    'flags history': of((m) => m.history),
+    'flags promote': of((m) => (ctx) => m.decide(ctx, 'promote')),
+    'flags abort': of((m) => (ctx) => m.decide(ctx, 'abort')),
+  };
+}
 
 function globalsOf(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals() as { dir: string; json?: boolean; yes?: boolean; color?: boolean; quiet?: boolean };

@@ -4,6 +4,7 @@ import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import { DEFAULT_ACME_DIRECTORY, isDomainName, refineTls, resolveProxy } from './tls-schema.js';
 import { logsSection } from './logs-schema.js';
+import { flagsSection } from './flags-schema.js';
 import { hostsSchema, refineSsh, sshSchema } from './ssh-schema.js';
 import type { CanaryStep, Config } from './types.js';
 
@@ -293,6 +294,7 @@ export const configSchema = section({
   })
     .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }))
     .prefault({}),
+  flags: flagsSection.optional(),
   drainTimeout: duration.default(30_000),
   stopTimeout: duration.default(10_000),
   hosts: hostsSchema(sshBuilders).optional(),

@@ -1,6 +1,7 @@
 import type { AlertSettings } from '../targets/contract/alerts.js';
 import type { AnalysisThresholds } from '../targets/contract/analysis.js';
 import type { TlsOptions } from '../targets/contract/tls.js';
+import type { FlagsConfig } from './flags-schema.js';
 
 /**
  * The resolved configuration: what `ccom.yaml` / `ccom.json` means after validation and
@@ -63,6 +64,8 @@ export interface Config {
   drainTimeoutMs: number;
   /** How long an instance has to exit after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** Feature flags: the flagd definition file shipped in each release (src/flags/). */
+  flags?: FlagsConfig;
   /** Servers to deploy to over SSH; absent: this machine (the local target). */
   hosts?: string[];
   /** How the hosts are reached; absent keys take their defaults (src/targets/ssh/settings.ts). */

@@ -51,6 +51,7 @@ function specWith(id: string, dir: string, config: Config, env: Record<string, s
     drainTimeoutMs: config.drainTimeoutMs,
     // A config stored by an older ccom has no logs section: the agent's default applies.
     ...(config.logs ? { logMaxBytes: config.logs.maxSize } : {}),
+    ...(config.flags ? { flagsFile: config.flags.file } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { runCommand, tailLines } from '../gates/run-command.js';
 import { formatMs } from '../report/human.js';
 import type { Target } from '../targets/types.js';
 import { Blocked } from './failures.js';
+import { checkReleaseFlags } from '../flags/check-release.js';
 import type { Steps } from './steps.js';
 
 export interface ValidateInput {
@@ -54,6 +55,8 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
       step.message(`${made.files} files, ${(made.bytes / 1e6).toFixed(1)} MB, ${made.digest.slice(0, 19)}…`);
       return made;
     });
+    const flags = config.flags;
+    if (flags) await steps.must('flags', async (step) => step.message(checkReleaseFlags(appDir, dir, flags.file).message));
     const env = await steps.must('env', async (step) => {
       const loaded = loadEnvFile(appDir, config.env);
       if (loaded.missing.length > 0) {

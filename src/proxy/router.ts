@@ -14,6 +14,7 @@ import { CompiledRelease, RoutingTable, STICKY_BUCKETS, type ReleaseStats } from
 import { ZERO_COUNTERS, type ReleaseCounters, type ReleaseRoute, type Upstream } from './types.js';
 import { BusinessMetrics } from './business.js';
 import { UpstreamState } from './upstream-state.js';
+import type { FlagBucketHook } from './flag-bucket.js';
 
 export type { BusinessCounts, BusinessRoute, ReleaseCounters, ReleaseRoute, Upstream } from './types.js';
 export { createProxyServer } from './server.js';
@@ -62,6 +63,8 @@ export class Router implements RequestDispatcher {
   private readonly failures: FailureLog;
   /** Business routes (e.g. POST /checkout) whose outcomes are counted per release. */
   readonly business = new BusinessMetrics();
+  /** Feature flags: the x-ccom-bucket header and per-variant counts (src/proxy/flag-bucket.ts); unset without flags. */
+  flagBucket: FlagBucketHook | undefined;
   /** Retires idle connections past their keep-alive and times out silent instances. */
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
 
@@ -123,6 +126,7 @@ export class Router implements RequestDispatcher {
         setCookie,
         onStatus: this.business.hook(head.method, head.target),
       };
+      this.flagBucket?.apply(head, request);
       upstream.begin();
       const exchange = new Exchange(client, request, release, upstream, this.retryPublic, this.failures);
       exchange.start();

@@ -50,6 +50,8 @@ export interface ReleaseSpec {
   drainTimeoutMs?: number;
   /** Size at which an instance's log is rotated. */
   logMaxBytes?: number;
+  /** The flagd flag file, relative to `dir`: its flags are served over OFREP to the instances. */
+  flagsFile?: string;
 }
 
 export interface InstanceInfo {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { AgentCore } from '../core.js';
 import { procStats, type ProcStats } from '../proc-stats.js';
 import { latencyHistogramMetric } from './latency-metric.js';
+import { registerFlagMetrics } from '../flags-metrics.js';
 
 /**
  * The agent's Prometheus metrics. Values are read from the router, the supervisor and
@@ -105,6 +106,7 @@ export function createRegistry(core: AgentCore, deploymentsByStatus: () => Recor
       }
     },
   });
+  registerFlagMetrics(registry, core.flags);
   return registry;
 }
 

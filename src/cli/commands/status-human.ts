@@ -1,3 +1,4 @@
+import { flagsStatusLines, type FlagsStatus } from './flags-status.js';
 import { formatMs } from '../../report/human.js';
 import type { LockHolder } from '../../store/types.js';
 import type { WatchReport } from '../../targets/types.js';
@@ -17,6 +18,8 @@ export interface StatusDoc {
   deployment: RunningDeployment | null;
   /** With domains: the ports this app shares with other apps by host name, and who holds each. */
   sharedPorts?: SharedPortSummary[];
+  /** With flags: those changed at run time, and a guarded rollout under way. */
+  flags?: FlagsStatus;
 }
 
 export interface RunningDeployment {
@@ -45,6 +48,7 @@ export function statusLines(doc: StatusDoc, agentLog: string, now = Date.now()):
   for (const shared of doc.sharedPorts ?? []) lines.push(`  ${describeSharedPort(shared)}`);
   if (doc.agent) lines.push(`  agent: pid ${doc.agent.pid}${doc.agent.restarts ? `, started again ${doc.agent.restarts} time(s) by its guardian after it died (see ${agentLog})` : ''}`);
   if (doc.watch) lines.push(`  ${watchLine(doc.watch)}`);
+  if (doc.flags) lines.push(...flagsStatusLines(doc.flags));
   if (doc.deployment) lines.push(...deploymentLines(doc.deployment, doc.releases, now));
   return lines;
 }

@@ -10,6 +10,7 @@ import { localPaths } from '../../targets/local/paths.js';
 import type { TargetStatus } from '../../targets/types.js';
 import type { CommandContext } from '../run.js';
 import { statusLines, type StatusDoc } from './status-human.js';
+import { flagsStatus } from './flags-status.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { config } = loadConfig(ctx.appDir);
@@ -41,6 +42,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     releases: releasesOf(status),
     agent: agentOf(status),
     watch: status.watch ?? null,
+    ...(config.flags ? { flags: flagsStatus(ctx.appDir) } : {}),
     ...(config.domains ? { sharedPorts: [config.proxy.port, config.proxy.httpPort ?? 80].map(sharedPortSummary).filter((s) => s !== undefined) } : {}),
     deployment: running
       ? {

@@ -30,6 +30,8 @@ export interface ReleaseSpec {
   memoryLimit?: number;
   drainTimeoutMs?: number;
   logMaxBytes?: number;
+  /** The flagd flag file, relative to `dir`: its flags are served over OFREP to the instances. */
+  flagsFile?: string;
 }
 
 export interface InstanceInfo {
