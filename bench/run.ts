@@ -13,6 +13,7 @@ import { run as tlsVsNginx } from './tls-vs-nginx.js';
 import { printSwitchLoss, run as switchLoss, type SwitchLossResult } from './switch-loss.js';
 import { coldStart } from './cold-start.js';
 import { deployOverhead } from './deploy-overhead.js';
+import { sshShip } from './ssh-ship.js';
 import { CCOM_BIN } from './lib/ccom.js';
 import { findPm2, pm2Version } from './lib/pm2.js';
 import { printResult, type BenchResult } from './lib/report.js';
@@ -27,6 +28,7 @@ const BENCHMARKS: Bench[] = [
   ['tls-vs-nginx', tlsVsNginx, printTlsVsNginx],
   ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],
   ['canary-detection', canaryDetection],
+  ['ssh-ship', sshShip],
 ];
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

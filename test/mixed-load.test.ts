@@ -48,7 +48,8 @@ test('twenty deploys and rollbacks with mixed strategies under load lose no requ
   const first = await runCcom(['deploy', '-C', app.dir, '--json']);
   assert.equal(first.code, 0, first.stderr);
   const url: string = first.json.deployment.url;
-  const load = startLoad(url, 8);
+  // Twenty operations take minutes on a busy machine: the load must outlast them all.
+  const load = startLoad(url, 8, 900_000);
   /** Versions that were live, oldest first: a rollback goes back to the one before the last. */
   const history = ['v1'];
   const outcomes: string[] = [];

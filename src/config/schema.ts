@@ -4,6 +4,7 @@ import { formatDuration, parseDuration, parseFraction } from './duration.js';
 import { STRATEGIES } from './types.js';
 import { DEFAULT_ACME_DIRECTORY, isDomainName, refineTls, resolveProxy } from './tls-schema.js';
 import { logsSection } from './logs-schema.js';
+import { hostsSchema, refineSsh, sshSchema } from './ssh-schema.js';
 import type { CanaryStep, Config } from './types.js';
 
 /** Prometheus' customary exporter port; used when monitoring.port is not set. */
@@ -188,9 +189,7 @@ const tlsSection = section({
 });
 
 /** Validates a raw ccom.yaml / ccom.json document and resolves it into a `Config`. */
-/** An SSH destination: `[user@]host[:port]`. */
-const hostAddress = leaf('a host like 203.0.113.10 or deploy@203.0.113.11:2222', (v) =>
-  typeof v === 'string' && /^([a-z_][a-z0-9_.-]*@)?[a-z0-9][a-z0-9.-]*(:\d{1,5})?$/i.test(v.trim()) ? v.trim() : undefined);
+const sshBuilders = { leaf, section, text, timeoutDuration };
 
 export const configSchema = section({
   app: leaf('a name of lowercase letters, digits and dashes (at most 63), like shop', (v) =>
@@ -296,7 +295,8 @@ export const configSchema = section({
     .prefault({}),
   drainTimeout: duration.default(30_000),
   stopTimeout: duration.default(10_000),
-  hosts: list(hostAddress, 'a list of hosts, like [203.0.113.10, deploy@203.0.113.11:2222]').min(1, { error: 'at least one host' }).optional(),
+  hosts: hostsSchema(sshBuilders).optional(),
+  ssh: sshSchema(sshBuilders).optional(),
 }, 'a mapping of keys like app: and start:')
   .superRefine((c, ctx) => {
     // Both listeners bind on this machine; the same fixed port would fail only at deploy time.
@@ -305,6 +305,7 @@ export const configSchema = section({
       ctx.addIssue({ code: 'custom', path: ['monitoring', 'port'], message: `a port other than proxy.port (${proxyPort})`, input: c.monitoring.port });
     }
     refineTls(c, proxyPort, ctx);
+    refineSsh(c, ctx);
   })
   .transform(({ drainTimeout, stopTimeout, proxy, domains, tls, ...rest }): Config => ({
     ...rest,

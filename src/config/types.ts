@@ -65,6 +65,18 @@ export interface Config {
   stopTimeoutMs: number;
   /** Servers to deploy to over SSH; absent: this machine (the local target). */
   hosts?: string[];
+  /** How the hosts are reached; absent keys take their defaults (src/targets/ssh/settings.ts). */
+  ssh?: SshConfig;
+}
+
+/** `ssh:` as written (durations in ms); defaults are applied where a connection is made. */
+export interface SshConfig {
+  user?: string;
+  identityFile?: string;
+  knownHosts?: string;
+  proxyJump?: string;
+  connectTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
 }
 
 /** Where the certificate comes from: ACME (`acme`) or files on this machine (`cert`, `key`). */

@@ -32,6 +32,7 @@ export async function runDoctor(appDir: string): Promise<Check[]> {
   }
   const capacity = await target.capacity({
     proxy: config.proxy,
+    ...(config.tls && config.proxy.httpPort !== undefined ? { httpPort: config.proxy.httpPort } : {}),
     app: config.app,
     ...(config.domains ? { domains: config.domains } : {}),
     monitoringPort: config.monitoring.port,

@@ -119,6 +119,7 @@ async function checkCapacity(input: ValidateInput, releaseBytes: number): Promis
   const { config } = input;
   const checks = await input.target.capacity({
     proxy: config.proxy,
+    ...(config.tls && config.proxy.httpPort !== undefined ? { httpPort: config.proxy.httpPort } : {}),
     app: config.app,
     ...(config.domains ? { domains: config.domains } : {}),
     monitoringPort: config.monitoring.port,

@@ -11,7 +11,9 @@ export interface LoadReport {
 
 /**
  * Continuous HTTP load on a URL (127.0.0.1 only) from `concurrency` keep-alive clients until
- * stop() is called, counting every response. Bounded by `maxMs` so it always stops by itself.
+ * stop() is called, counting every response. Bounded by `maxMs` so it always stops by itself;
+ * stop() then rejects, because the test went on without the load it asserts about (mixed-load's
+ * last canary once got no live traffic on a busy machine: its load had ended at 120 s).
  */
 export function startLoad(url: string, concurrency: number, maxMs = 120_000): { stop(): Promise<LoadReport>; failedSoFar(): Record<string, number> } {
   const target = new URL(url);
@@ -60,9 +62,11 @@ export function startLoad(url: string, concurrency: number, maxMs = 120_000): { 
   });
   return {
     async stop() {
+      const ranOut = Date.now() >= deadline;
       running = false;
       await Promise.all(workers);
       agent.destroy();
+      if (ranOut) throw new Error(`the load on ${url} ran out after ${maxMs} ms, before the test stopped it: pass startLoad a longer maxMs (${JSON.stringify(report)})`);
       return report;
     },
     /** Failures so far, to tell which moment of a test they belong to. */

@@ -20,7 +20,8 @@ export interface RestartLoadReport {
 
 /**
  * Continuous GET load on 127.0.0.1: `keepAlive` workers reuse connections, `fresh` workers
- * open a new TCP connection for each request. Runs until stop(), bounded by `maxMs`.
+ * open a new TCP connection for each request. Runs until stop(), bounded by `maxMs`; stop()
+ * rejects when the load ran out before it was called (the test went on without load).
  */
 export function startRestartLoad(url: string, workers: { keepAlive: number; fresh: number }, maxMs = 120_000) {
   const target = new URL(url);
@@ -65,9 +66,11 @@ export function startRestartLoad(url: string, workers: { keepAlive: number; fres
   return {
     report,
     async stop(): Promise<RestartLoadReport> {
+      const ranOut = Date.now() >= deadline;
       running = false;
       await Promise.all(all);
       keptAlive.destroy();
+      if (ranOut) throw new Error(`the load on ${url} ran out after ${maxMs} ms, before the test stopped it: pass a longer maxMs (${JSON.stringify(report)})`);
       return report;
     },
   };

@@ -10,7 +10,7 @@ export interface RouteLoadReport {
 /**
  * Continuous keep-alive load from `concurrency` clients on 127.0.0.1, taking `paths` in turn,
  * so a bad release of one route is seen beside the routes that still work. Stops by itself
- * after `maxMs`. With `pauseMs` each client waits that long between its requests: a steady
+ * after `maxMs` (stop() then rejects: the test went on without its load). With `pauseMs` each client waits that long between its requests: a steady
  * load that leaves the CPU to a build running in the same deploy.
  */
 export function startRouteLoad(base: string, paths: string[], concurrency: number, maxMs = 180_000, pauseMs = 0): { stop(): Promise<RouteLoadReport> } {
@@ -55,9 +55,11 @@ export function startRouteLoad(base: string, paths: string[], concurrency: numbe
   });
   return {
     async stop() {
+      const ranOut = Date.now() >= deadline;
       running = false;
       await Promise.all(workers);
       agent.destroy();
+      if (ranOut) throw new Error(`the load on ${base} ran out after ${maxMs} ms, before the test stopped it: pass a longer maxMs (${JSON.stringify(report)})`);
       return report;
     },
   };

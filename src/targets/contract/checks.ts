@@ -10,6 +10,8 @@ export interface Check {
 /** What a target's capacity checks need to know about the app's planned release. */
 export interface CapacityNeeds {
   proxy: { host: string; port: number };
+  /** With tls: the plain-HTTP port (ACME challenges, the redirect), checked like the public port. */
+  httpPort?: number;
   /** The app and its domains: a port other apps with domains hold is shared with them by host name. */
   app?: string;
   domains?: string[];

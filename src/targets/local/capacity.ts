@@ -11,7 +11,7 @@ const DISK_MARGIN = 8 * 1024 * 1024;
 const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
 
 /**
- * This machine's capacity for the next release: disk, memory, CPU load and the two ports (free,
+ * This machine's capacity for the next release: disk, memory, CPU load and the ports (free,
  * or already served by this app's agent, whose URLs are passed in).
  */
 export async function capacityChecks(needs: CapacityNeeds, stateDir: string, ours: { url: string | null; address?: { host: string; port: number } | null; monitoringUrl: string | null }): Promise<Check[]> {
@@ -22,6 +22,8 @@ export async function capacityChecks(needs: CapacityNeeds, stateDir: string, our
     memoryCheck(needs),
     cpuCheck(),
     await portCheck('proxy-port', needs.proxy.host, needs.proxy.port, servesProxyPort, 'proxy.port', needs),
+    // The agent that serves this app's HTTPS port holds its plain-HTTP port too.
+    ...(needs.httpPort !== undefined ? [await portCheck('http-port', needs.proxy.host, needs.httpPort, servesProxyPort, 'proxy.httpPort', needs)] : []),
     await monitoringPortCheck(needs, ours.monitoringUrl),
   ];
 }
