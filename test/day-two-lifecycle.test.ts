@@ -42,7 +42,7 @@ async function deployed(app: FixtureApp): Promise<string> {
   return run.json.deployment.url;
 }
 
-test('ls, status after down, up, and restart under load', { timeout: 120_000 }, async () => {
+test('ls, status after down, up, and restart under load', { timeout: 120_000 }, async (t) => {
   const serving = appNamed('serving-app');
   const stopped = appNamed('stopped-app');
   const watching = appNamed('watching-app', 'analysis:\n  watch: 60s\n');
@@ -108,4 +108,5 @@ test('ls, status after down, up, and restart under load', { timeout: 120_000 }, 
   assert.equal(afterPids.filter((p: number) => before.includes(p)).length, 0, 'every instance was replaced');
   assert.ok(report.total > 100, `load ran (${report.total} requests)`);
   assert.equal(report.failed, 0, `failed requests during restart: ${JSON.stringify(report.failures)}`);
+  t.diagnostic(`restart under 8 keep-alive clients: ${report.failed} of ${report.total} requests failed; ${restart.json.replaced.map((r: { durationMs: number }) => `${r.durationMs} ms`).join(', ')} per instance`);
 });
