@@ -130,6 +130,7 @@ test('overrides survive a redeploy; history shows who changed what; a bad file b
   writeFlags(app, { 'new-checkout': { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off' } });
   const removed = await runCcom(['deploy', '-C', app.dir, '--json']);
   assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(removed.json.deployment.flags, { added: [], removed: ['risky-search'], changed: [] }, 'the deploy document lists the flags the release changed');
   const step = removed.json.deployment.steps.find((s: { name: string }) => s.name === 'flags');
   assert.match(step?.message ?? '', /^1 flag\(s\): new-checkout; against \S+: -risky-search; ⚠ flag risky-search is gone from flags\.json but has an override \(variant on for everyone, by .+\): `ccom flags clear risky-search` forgets it$/);
   const listed = await flags();

@@ -71,11 +71,13 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   let watchReport: WatchReport | undefined;
   /** The release this deploy moves traffic from: what was live, or what serves once the last watch ended. */
   let previousId = base.previous;
+  let flagsDiff: DeploymentDoc['flags'];
   const stopInterrupts = interruptSteps(steps, opts.emit);
   try {
     unlock.check();
     const strategy = resolveStrategy(strategyName);
     const validated = await validate({ appDir: opts.appDir, config, releaseId, releasesDir: releasesDir(opts.appDir), steps, target });
+    flagsDiff = validated.flags;
     if (opts.dryRun) {
       removeRelease(validated.dir);
       opts.emit({ type: 'info', message: `plan: ${strategyName} — start ${config.instances} instance(s) of the new release, check them, then move traffic${live ? ` from ${live.id}` : ''}` });
@@ -147,7 +149,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     unlock.release();
   }
   const watchDoc = watchReport && { until: watchReport.until, status: watchReport.status, ...(watchReport.reason ? { reason: watchReport.reason } : {}) };
-  const result = finish({ ...base, previous: previousId, url: reachableUrl(target.publicUrl()), steps: steps.records, ...(watchDoc ? { watch: watchDoc } : {}) }, outcome, opts.emit);
+  const result = finish({ ...base, previous: previousId, url: reachableUrl(target.publicUrl()), steps: steps.records, ...(flagsDiff ? { flags: flagsDiff } : {}), ...(watchDoc ? { watch: watchDoc } : {}) }, outcome, opts.emit);
   if (!opts.dryRun) await recordOutcome(store, who, result.doc, config.alerts, opts.emit);
   store.close();
   return result;

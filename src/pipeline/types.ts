@@ -31,6 +31,8 @@ export interface DeploymentDoc {
   finishedAt: string;
   durationMs: number;
   steps: StepRecord[];
+  /** With flags.file: the flags the release adds, removes and defines differently from the live one's. */
+  flags?: { added: string[]; removed: string[]; changed: string[] };
   /** The post-switch watch the agent runs (or, with `--wait`, ran) for this deployment. */
   watch?: { until: string; status: WatchStatusName; reason?: string };
 }

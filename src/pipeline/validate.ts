@@ -8,6 +8,7 @@ import { formatMs } from '../report/human.js';
 import type { Target } from '../targets/types.js';
 import { Blocked } from './failures.js';
 import { checkReleaseFlags } from '../flags/check-release.js';
+import type { FlagDiff } from '../flags/diff.js';
 import type { Steps } from './steps.js';
 
 export interface ValidateInput {
@@ -24,6 +25,8 @@ export interface ValidatedRelease {
   digest: string;
   env: Record<string, string>;
   envFile?: string;
+  /** With flags.file: the flags this release adds, removes and changes against the live one. */
+  flags?: FlagDiff;
 }
 
 /**
@@ -56,7 +59,13 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
       return made;
     });
     const flags = config.flags;
-    if (flags) await steps.must('flags', async (step) => step.message(checkReleaseFlags(appDir, dir, flags.file).message));
+    const flagCheck = flags
+      ? await steps.must('flags', async (step) => {
+          const checked = checkReleaseFlags(appDir, dir, flags.file);
+          step.message(checked.message);
+          return checked;
+        })
+      : undefined;
     const env = await steps.must('env', async (step) => {
       const loaded = loadEnvFile(appDir, config.env);
       if (loaded.missing.length > 0) {
@@ -78,7 +87,7 @@ export async function validate(input: ValidateInput): Promise<ValidatedRelease> 
       steps.skip('migrations', 'no migrations.check configured');
     }
     await steps.must('capacity', async (step) => step.message(await checkCapacity(input, release.bytes)));
-    return { dir, digest: release.digest, env: env.vars, envFile: env.file };
+    return { dir, digest: release.digest, env: env.vars, envFile: env.file, ...(flagCheck ? { flags: flagCheck.diff } : {}) };
   } catch (err) {
     removeRelease(dir);
     throw err;
