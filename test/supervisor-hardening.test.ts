@@ -187,7 +187,8 @@ test('a full disk under the state: commands say the disk is full, not that the h
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state]);
   try {
     fill(state);
-    const r = await runCcom(['releases', '-C', app.dir]);
+    // deploy, the command that writes history (`releases` of a never-deployed app now opens none).
+    const r = await runCcom(['deploy', '-C', app.dir]);
     assert.equal(r.code, 2, r.stderr);
     // Whichever write meets the full disk first (the state dir's owner record, or the database):
     // the cause and the fix are the disk, never a corrupt history.
