@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { agentMemory } from './agent-memory.js';
+import { twoAppMemory } from './two-app-memory.js';
 import { canaryDetection } from './canary-detection.js';
 import { printProxyVsNginx, run as proxyVsNginx, type ProxyVsNginxResult } from './proxy-vs-nginx.js';
 import { printTlsVsNginx } from './peer/tls-report.js';
@@ -25,6 +26,7 @@ const BENCHMARKS: Bench[] = [
   ['cold-start', coldStart],
   ['deploy-overhead', deployOverhead],
   ['agent-memory', agentMemory],
+  ['two-app-memory', twoAppMemory],
   ['proxy-vs-nginx', proxyVsNginx, (r) => printProxyVsNginx(r as ProxyVsNginxResult)],
   ['tls-vs-nginx', tlsVsNginx, printTlsVsNginx],
   ['switch-loss', switchLoss, (r) => printSwitchLoss(r as SwitchLossResult)],

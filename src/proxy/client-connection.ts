@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { coarseClock } from './clock.js';
+import { rewrapWithDirectReads } from './direct-reads.js';
 import { answerHead, type ProxyAnswer } from './failure.js';
 import { framerFor, type BodyFramer } from './http1/body.js';
 import { HeadError, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from './http1/head.js';
@@ -66,20 +67,28 @@ export class ClientConnection {
   /** When the proxy closed its side (0: it has not); a client that never closes is cut. */
   endedAt = 0;
 
+  readonly socket: Socket;
+
   constructor(
-    readonly socket: Socket,
+    accepted: Socket,
     private readonly dispatcher: RequestDispatcher,
     private readonly host: ConnectionHost,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       try {
         this.onData(chunk);
       } catch (err) {
         this.internalError(err);
       }
-    });
+    };
+    // A plain TCP connection is re-wrapped to read through `onread`; TLS sockets (and the few
+    // the shared-port front has read from) keep their stream reads.
+    const direct = rewrapWithDirectReads(accepted, onData);
+    const socket = direct ?? accepted;
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    socket.setNoDelay(true);
+    if (direct === null) socket.on('data', onData);
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.exchange?.onClientDrain());
     socket.on('error', () => undefined); // 'close' follows and does the cleanup

@@ -1,5 +1,6 @@
 import net, { type Socket } from 'node:net';
 import { coarseClock } from './clock.js';
+import { directReads } from './direct-reads.js';
 import { proxyError } from './failure.js';
 import type { Upstream } from './types.js';
 
@@ -15,16 +16,6 @@ export interface UpstreamUser {
 
 /** Time allowed to establish a connection to an instance (undici's default too). */
 const CONNECT_TIMEOUT_MS = 10_000;
-/** What one read may take, shared by all upstream connections (a read is copied out at once). */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-
-/** The `n` bytes just read into READ_BUFFER, in a buffer of their own (from the pool when small). */
-function copyOfRead(n: number): Buffer {
-  const chunk = Buffer.allocUnsafe(n);
-  READ_BUFFER.copy(chunk, 0, 0, n);
-  return chunk;
-}
-
 /**
  * One keep-alive TCP connection to an instance. Its listeners are installed once and forward to
  * whichever exchange is using it, so reusing it costs no new closures.
@@ -53,7 +44,7 @@ export class UpstreamConnection {
       host: upstream.host,
       port: upstream.port,
       noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(copyOfRead(n)) },
+      onread: directReads((chunk) => this.onRead(chunk)),
     });
     this.connectTimer = setTimeout(() => this.fail(proxyError('CCOM_CONNECT_TIMEOUT', `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     this.socket.once('connect', () => {
@@ -76,8 +67,7 @@ export class UpstreamConnection {
     });
   }
 
-  /** Always true: a user that must stop reading pauses the socket itself. */
-  private onRead(chunk: Buffer): boolean {
+  private onRead(chunk: Buffer): void {
     this.lastActive = coarseClock.now;
     try {
       if (this.user !== null) this.user.onUpstreamData(chunk);
@@ -87,7 +77,6 @@ export class UpstreamConnection {
       console.error('ccom proxy: internal error on an upstream connection:', err);
       this.fail(proxyError('CCOM_PROXY_ERROR', `proxy error: ${err instanceof Error ? err.message : String(err)}`));
     }
-    return true;
   }
 
   /** Ends the connection with `err` as the reason its user is given. */
