@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SshConnection } from '../src/targets/ssh/connection.js';
 import { sshSettings, type SshSettings } from '../src/targets/ssh/settings.js';
@@ -130,6 +131,25 @@ test('a host that vanishes mid-command (link down, then sshd killed) ends it wit
   b.killSshd();
   const err = await refusal(running.done);
   assert.match(err.message, new RegExp(`lost the SSH connection to root@${b.address}:2222 while sleeping again`));
+  // A connection made while the killed sshd's listener still exists is reset, not refused.
+  await untilRefused(b.address, 2222);
   const refused = await refusal(open(b));
   assert.match(refused.message, /connection refused \(nothing listens for SSH on port 2222\)/);
 });
+
+/** Resolves once nothing listens on host:port any more (a connection is refused), within 5 s. */
+async function untilRefused(host: string, port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const code = await new Promise<string>((resolve) => {
+      const socket = connect(port, host);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    if (code === 'ECONNREFUSED') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${host}:${port} still takes connections 5 s after sshd was killed`);
+}

@@ -14,6 +14,12 @@ export function connectError(err: Error & { code?: string; level?: string }, whe
       cause: err,
     });
   }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return new UserError(`cannot connect to ${where}: the connection was cut before the SSH handshake (${code}): sshd stopping or restarting there, or a firewall`, {
+      fix: `check that sshd runs on the host and accepts connections on port ${port} (\`ssh -p ${port} ${user}@<host> true\`), then run the command again`,
+      cause: err,
+    });
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new UserError(`cannot connect to ${where}: its name does not resolve (${code})`, { fix: 'check the host name in hosts: (or ssh.proxyJump) and your DNS', cause: err });
   }

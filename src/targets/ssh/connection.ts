@@ -140,13 +140,20 @@ export class SshConnection {
     const client = new ssh2.Client();
     let refused: Exclude<HostKeyVerdict, { status: 'trusted' }> | undefined;
     return new Promise((resolve, reject) => {
+      // ssh2 can report more than one error for one failed attempt ("read ECONNRESET", then
+      // "Connection lost before handshake"): the listener stays, so a second one is not uncaught.
+      let settled = false;
       const onError = (err: Error) => {
+        if (settled) return;
+        settled = true;
         client.destroy();
         if (!jump) socket.destroy();
         reject(refused ? hostKeyError(refused, address, knownHostsFile) : fail(err));
       };
-      client.once('error', onError);
+      client.on('error', onError);
       client.once('ready', () => {
+        if (settled) return;
+        settled = true;
         client.off('error', onError);
         resolve(new SshConnection(client, socket, address, jump));
       });
